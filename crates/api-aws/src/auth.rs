@@ -1,0 +1,53 @@
+//! SigV4 authentication of a request: parse the signature, run the checks that need no secret,
+//! look up the access key, verify. Produces the [`RequestContext`] every operation acts in.
+
+use crate::{ApiError, AwsApi, Request};
+use strongroom_core::ids::Region;
+use strongroom_service::RequestContext;
+use strongroom_sigv4::Endpoint;
+
+/// The SigV4 signing name of KMS.
+const SERVICE: &str = "kms";
+
+impl AwsApi {
+    pub(crate) async fn authenticate(&self, req: &Request<'_>) -> Result<RequestContext, ApiError> {
+        let sreq = strongroom_sigv4::Request {
+            method: req.method,
+            path: req.path,
+            query: req.query,
+            headers: req.headers,
+            body: req.body,
+        };
+        let auth = strongroom_sigv4::parse(&sreq).map_err(ApiError::Signature)?;
+        // Dev mode (no configured regions) serves any well-formed region the scope names.
+        let region = Region::parse(auth.region());
+        let scope_region: Vec<&str> = region
+            .is_some()
+            .then(|| auth.region())
+            .into_iter()
+            .collect();
+        let configured: Vec<&str> = self.config.regions.iter().map(String::as_str).collect();
+        let endpoint = Endpoint {
+            service: SERVICE,
+            regions: if configured.is_empty() {
+                &scope_region
+            } else {
+                &configured
+            },
+        };
+        let now = self.clock().now().unix_seconds();
+        auth.check(&endpoint, now).map_err(ApiError::Signature)?;
+        // `check` accepted the region, so it is one of the well-formed names above.
+        let region = region.ok_or(ApiError::Kms(strongroom_core::KmsError::Internal))?;
+        let cred = self
+            .service
+            .credential(auth.access_key_id())
+            .await?
+            .filter(|c| c.active)
+            .ok_or(ApiError::UnrecognizedClient)?;
+        strongroom_sigv4::verify(&sreq, &auth, &endpoint, cred.secret.expose(), now)
+            .map_err(ApiError::Signature)?;
+        let partition = self.service.config().partition.clone();
+        Ok(RequestContext::new(cred.caller.clone(), &partition, region))
+    }
+}

@@ -1,0 +1,86 @@
+//! Routing `X-Amz-Target` to an operation. Every operation of the AWS KMS API is known; those
+//! not implemented yet answer `UnsupportedOperationException` naming the operation.
+
+use crate::error::ApiError;
+use crate::ops::{self, Call};
+use strongroom_core::KmsError;
+use strongroom_core::operation::Operation;
+use strongroom_service::{RequestContext, Service};
+
+/// The `X-Amz-Target` prefix of AWS KMS.
+const TARGET_PREFIX: &str = "TrentService.";
+
+/// Parses `X-Amz-Target`.
+pub(crate) fn operation(target: &str) -> Result<Operation, ApiError> {
+    target
+        .strip_prefix(TARGET_PREFIX)
+        .and_then(Operation::from_name)
+        .ok_or(ApiError::UnknownOperation)
+}
+
+pub(crate) async fn dispatch(
+    svc: &Service,
+    ctx: &RequestContext,
+    target: &str,
+    body: &[u8],
+) -> Result<Vec<u8>, ApiError> {
+    let op = operation(target)?;
+    let c = Call { svc, ctx, body };
+    use Operation as O;
+    match op {
+        O::CreateKey => ops::keys::create_key(c).await,
+        O::DescribeKey => ops::keys::describe_key(c).await,
+        O::ListKeys => ops::keys::list_keys(c).await,
+        O::UpdateKeyDescription => ops::keys::update_key_description(c).await,
+        O::EnableKey => ops::keys::enable_key(c).await,
+        O::DisableKey => ops::keys::disable_key(c).await,
+        O::Encrypt => ops::crypto::encrypt(c).await,
+        O::Decrypt => ops::crypto::decrypt(c).await,
+        O::ReEncrypt => ops::crypto::re_encrypt(c).await,
+        O::GenerateDataKey => ops::crypto::generate_data_key(c).await,
+        O::GenerateDataKeyWithoutPlaintext => {
+            ops::crypto::generate_data_key_without_plaintext(c).await
+        }
+        O::GenerateRandom => ops::crypto::generate_random(c).await,
+        O::CreateAlias => ops::aliases::create_alias(c).await,
+        O::UpdateAlias => ops::aliases::update_alias(c).await,
+        O::DeleteAlias => ops::aliases::delete_alias(c).await,
+        O::ListAliases => ops::aliases::list_aliases(c).await,
+        O::TagResource => ops::tags::tag_resource(c).await,
+        O::UntagResource => ops::tags::untag_resource(c).await,
+        O::ListResourceTags => ops::tags::list_resource_tags(c).await,
+        O::GetKeyPolicy => ops::policy::get_key_policy(c).await,
+        O::PutKeyPolicy => ops::policy::put_key_policy(c).await,
+        O::ListKeyPolicies => ops::policy::list_key_policies(c).await,
+        other => Err(KmsError::UnsupportedOperation(format!(
+            "{} is not supported by this server yet.",
+            other.name()
+        ))
+        .into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_parse_only_with_the_kms_prefix() {
+        assert_eq!(
+            operation("TrentService.Encrypt").unwrap(),
+            Operation::Encrypt
+        );
+        assert!(matches!(
+            operation("Encrypt"),
+            Err(ApiError::UnknownOperation)
+        ));
+        assert!(matches!(
+            operation("TrentService.Nope"),
+            Err(ApiError::UnknownOperation)
+        ));
+        assert!(matches!(
+            operation("DynamoDB_20120810.Encrypt"),
+            Err(ApiError::UnknownOperation)
+        ));
+    }
+}

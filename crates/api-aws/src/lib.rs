@@ -1,0 +1,113 @@
+//! The AWS KMS front end: the JSON 1.1 protocol (`POST /`, `X-Amz-Target:
+//! TrentService.<Operation>`), SigV4 authentication, input validation with AWS's constraints,
+//! and the mapping of every error to AWS's shape.
+//!
+//! It is independent of the HTTP server: [`AwsApi::handle`] takes the parts of a request and
+//! returns status, headers and body, so the binary's listener stays a thin adapter.
+#![forbid(unsafe_code)]
+
+mod auth;
+mod dispatch;
+pub mod error;
+mod input;
+mod ops;
+
+pub use error::ApiError;
+
+use strongroom_core::time::Clock;
+use strongroom_service::Service;
+
+/// How requests are authenticated and which regions are served.
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    /// Regions served; empty means any region named in a credential scope (dev mode).
+    pub regions: Vec<String>,
+}
+
+/// A request as the front end needs it.
+#[derive(Debug)]
+pub struct Request<'a> {
+    /// HTTP method.
+    pub method: &'a str,
+    /// Raw path.
+    pub path: &'a str,
+    /// Raw query string, without `?`.
+    pub query: &'a str,
+    /// Headers in received order.
+    pub headers: &'a [(&'a str, &'a [u8])],
+    /// The body.
+    pub body: &'a [u8],
+}
+
+/// A response to send.
+#[derive(Debug)]
+pub struct Response {
+    /// HTTP status.
+    pub status: u16,
+    /// The request id (the `x-amzn-RequestId` header).
+    pub request_id: String,
+    /// JSON body.
+    pub body: Vec<u8>,
+}
+
+/// The content type of every response.
+pub const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
+
+/// The AWS KMS API over a [`Service`].
+#[derive(Debug, Clone)]
+pub struct AwsApi {
+    service: Service,
+    config: ApiConfig,
+}
+
+impl AwsApi {
+    /// A front end for `service`.
+    pub fn new(service: Service, config: ApiConfig) -> Self {
+        Self { service, config }
+    }
+
+    fn clock(&self) -> &dyn Clock {
+        self.service.clock()
+    }
+
+    /// Handles one request end to end.
+    pub async fn handle(&self, req: &Request<'_>) -> Response {
+        let request_id = uuid::Uuid::new_v4().to_string();
+        let result = self.handle_inner(req).await;
+        match result {
+            Ok(body) => Response {
+                status: 200,
+                request_id,
+                body,
+            },
+            Err(e) => {
+                let (code, status, message) = e.parts();
+                if status >= 500 {
+                    tracing::warn!(request_id, code, "request failed");
+                } else {
+                    tracing::debug!(request_id, code, "request refused");
+                }
+                let body = serde_json::json!({ "__type": code, "message": message });
+                Response {
+                    status,
+                    request_id,
+                    body: body.to_string().into_bytes(),
+                }
+            }
+        }
+    }
+
+    async fn handle_inner(&self, req: &Request<'_>) -> Result<Vec<u8>, ApiError> {
+        let ctx = self.authenticate(req).await?;
+        let target = header(req.headers, "x-amz-target").unwrap_or_default();
+        dispatch::dispatch(&self.service, &ctx, target, req.body).await
+    }
+}
+
+/// The first value of header `name` (case-insensitive), if it is valid UTF-8.
+pub(crate) fn header<'a>(headers: &[(&str, &'a [u8])], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .and_then(|(_, v)| std::str::from_utf8(v).ok())
+}

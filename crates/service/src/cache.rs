@@ -1,0 +1,165 @@
+//! In-memory caches for the hot path: keys with their unwrapped material, alias targets, and
+//! access-key secrets.
+//!
+//! **Invalidation.** Every write the service commits invalidates what it changed, after the
+//! commit. A reader that missed the cache loads from the store and inserts what it loaded only
+//! if no invalidation happened since it started (a global epoch), so a slow reader can never
+//! put back a value older than a concurrent write. This is exact for one server process per
+//! store (the dev and single-node case; the data directory is locked). Several nodes sharing a
+//! PostgreSQL store will need cross-node invalidation, which comes with that backend.
+//!
+//! **Bounds.** Each cache holds at most [`MAX_ENTRIES`] entries and is emptied when full; a
+//! key evicted this way costs one store read on its next use.
+
+use std::collections::{BTreeMap, HashMap};
+use std::hash::Hash;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use strongroom_core::ids::KeyId;
+use strongroom_core::key::Key;
+use strongroom_crypto::secret::{KeyMaterial, SecretBytes};
+
+use crate::Caller;
+
+/// The most entries one cache holds.
+pub const MAX_ENTRIES: usize = 65_536;
+
+/// A key as the hot path needs it: metadata plus every material version, unwrapped.
+#[derive(Debug)]
+pub struct CachedKey {
+    /// The store revision this snapshot was read at.
+    pub revision: u64,
+    /// The key record.
+    pub key: Key,
+    /// Unwrapped material by version.
+    pub materials: BTreeMap<u32, KeyMaterial>,
+}
+
+/// An access key with its unwrapped secret.
+#[derive(Debug)]
+pub struct CachedCredential {
+    /// The principal it authenticates.
+    pub caller: Caller,
+    /// The secret access key.
+    pub secret: SecretBytes,
+    /// Whether it may be used.
+    pub active: bool,
+}
+
+/// A map with epoch-checked inserts (see the module docs).
+#[derive(Debug)]
+pub(crate) struct EpochMap<K, V> {
+    map: RwLock<HashMap<K, V>>,
+}
+
+impl<K, V> Default for EpochMap<K, V> {
+    fn default() -> Self {
+        Self {
+            map: RwLock::new(HashMap::new()),
+        }
+    }
+}
+
+impl<K: Eq + Hash, V: Clone> EpochMap<K, V> {
+    pub(crate) fn get(&self, k: &K) -> Option<V> {
+        self.map.read().ok()?.get(k).cloned()
+    }
+
+    fn insert_if(&self, epoch: &AtomicU64, seen: u64, k: K, v: V) {
+        if let Ok(mut m) = self.map.write() {
+            if epoch.load(Ordering::SeqCst) != seen {
+                return;
+            }
+            if m.len() >= MAX_ENTRIES {
+                m.clear();
+            }
+            m.insert(k, v);
+        }
+    }
+
+    fn remove(&self, k: &K) {
+        if let Ok(mut m) = self.map.write() {
+            m.remove(k);
+        }
+    }
+}
+
+/// All caches of one service, sharing one invalidation epoch.
+#[derive(Debug, Default)]
+pub struct Caches {
+    epoch: AtomicU64,
+    pub(crate) keys: EpochMap<KeyId, Arc<CachedKey>>,
+    /// Alias targets by `account/region/alias-name`.
+    pub(crate) aliases: EpochMap<String, KeyId>,
+    pub(crate) credentials: EpochMap<String, Arc<CachedCredential>>,
+}
+
+impl Caches {
+    /// The current epoch; read it before a store read whose result will be inserted.
+    pub(crate) fn epoch(&self) -> u64 {
+        self.epoch.load(Ordering::SeqCst)
+    }
+
+    pub(crate) fn insert_key(&self, seen: u64, v: Arc<CachedKey>) {
+        self.keys.insert_if(&self.epoch, seen, v.key.id, v);
+    }
+
+    pub(crate) fn insert_alias(&self, seen: u64, k: String, v: KeyId) {
+        self.aliases.insert_if(&self.epoch, seen, k, v);
+    }
+
+    pub(crate) fn insert_credential(&self, seen: u64, k: String, v: Arc<CachedCredential>) {
+        self.credentials.insert_if(&self.epoch, seen, k, v);
+    }
+
+    /// Forgets a key after a committed change to it.
+    pub(crate) fn invalidate_key(&self, id: &KeyId) {
+        self.epoch.fetch_add(1, Ordering::SeqCst);
+        self.keys.remove(id);
+    }
+
+    /// Forgets an alias after a committed change to it.
+    pub(crate) fn invalidate_alias(&self, k: &String) {
+        self.epoch.fetch_add(1, Ordering::SeqCst);
+        self.aliases.remove(k);
+    }
+
+    /// Forgets an access key after a committed change to it.
+    pub(crate) fn invalidate_credential(&self, id: &String) {
+        self.epoch.fetch_add(1, Ordering::SeqCst);
+        self.credentials.remove(id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn insert_after_an_invalidation_is_dropped() {
+        let c = Caches::default();
+        let seen = c.epoch();
+        c.invalidate_alias(&"a".to_owned());
+        c.insert_alias(seen, "a".to_owned(), KeyId::from_bytes([1; 16]));
+        assert_eq!(c.aliases.get(&"a".to_owned()), None);
+        let seen = c.epoch();
+        c.insert_alias(seen, "a".to_owned(), KeyId::from_bytes([2; 16]));
+        assert_eq!(
+            c.aliases.get(&"a".to_owned()),
+            Some(KeyId::from_bytes([2; 16]))
+        );
+        c.invalidate_alias(&"a".to_owned());
+        assert_eq!(c.aliases.get(&"a".to_owned()), None);
+    }
+
+    #[test]
+    fn a_full_cache_is_emptied_not_grown() {
+        let c = Caches::default();
+        for i in 0..=MAX_ENTRIES {
+            c.insert_alias(c.epoch(), i.to_string(), KeyId::from_bytes([0; 16]));
+        }
+        let len = c.aliases.map.read().unwrap().len();
+        assert!(len <= MAX_ENTRIES, "{len}");
+        assert_eq!(len, 1);
+    }
+}

@@ -1,0 +1,211 @@
+//! Key management: CreateKey, DescribeKey, ListKeys, UpdateKeyDescription, EnableKey,
+//! DisableKey.
+
+use super::{Page, decode_marker, page};
+use crate::{RequestContext, Service};
+use std::collections::BTreeMap;
+use strongroom_core::KmsError;
+use strongroom_core::ids::{KeyId, KeyRef};
+use strongroom_core::key::{Key, KeyManager, KeySpec, KeyUsage, KeyVersion, Origin, material_aad};
+use strongroom_core::state::KeyState;
+use strongroom_store::{Expect, Transaction, Write};
+
+/// CreateKey's input, after wire validation.
+#[derive(Debug, Clone, Default)]
+pub struct CreateKeyInput {
+    /// Description (0–8192 characters).
+    pub description: String,
+    /// KeySpec or CustomerMasterKeySpec; `None` means SYMMETRIC_DEFAULT.
+    pub spec: Option<KeySpec>,
+    /// KeyUsage; `None` means ENCRYPT_DECRYPT.
+    pub usage: Option<KeyUsage>,
+    /// Origin; `None` means AWS_KMS.
+    pub origin: Option<Origin>,
+    /// The key policy; `None` means the default key policy.
+    pub policy: Option<String>,
+    /// Tags to attach.
+    pub tags: Vec<(String, String)>,
+    /// MultiRegion was requested.
+    pub multi_region: bool,
+    /// A custom key store was named.
+    pub custom_key_store: bool,
+}
+
+/// One entry of ListKeys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyListEntry {
+    /// The key id.
+    pub id: KeyId,
+    /// The key ARN.
+    pub arn: String,
+}
+
+impl Service {
+    /// CreateKey: a symmetric key with fresh material (version 1), wrapped under the root key.
+    pub async fn create_key(
+        &self,
+        ctx: &RequestContext,
+        input: CreateKeyInput,
+    ) -> Result<Key, KmsError> {
+        let spec = input.spec.unwrap_or(KeySpec::SymmetricDefault);
+        let usage = input.usage.unwrap_or(KeyUsage::EncryptDecrypt);
+        let origin = input.origin.unwrap_or(Origin::AwsKms);
+        check_supported(spec, usage, origin, &input)?;
+        let policy = match input.policy {
+            Some(p) => {
+                crate::ops::policy::validate(&p)?;
+                p
+            }
+            None => {
+                strongroom_policy::default_key_policy(&ctx.scope.partition, ctx.account().as_str())
+            }
+        };
+        let tags = crate::ops::tags::merge_tags(BTreeMap::new(), &input.tags)?;
+        let id = KeyId::from_random(self.random()?);
+        let arn = ctx.scope.key_arn(&id);
+        let now = self.clock().now();
+        let material: [u8; 32] = self.random()?;
+        let material = strongroom_crypto::secret::KeyMaterial::new(material);
+        let wrapped = self
+            .inner
+            .root
+            .wrap(
+                self.inner.rng.as_ref(),
+                &material_aad(&arn, 1),
+                material.expose(),
+            )
+            .map_err(|_| KmsError::Internal)?;
+        let key = Key {
+            id,
+            arn,
+            account: ctx.account().clone(),
+            region: ctx.scope.region.clone(),
+            created_at: now,
+            description: input.description,
+            spec,
+            usage,
+            origin,
+            manager: KeyManager::Customer,
+            state: KeyState::Enabled,
+            current_version: 1,
+            tags,
+            policy,
+        };
+        let mut txn = Transaction::new();
+        txn.push(Write::PutKey {
+            key: key.clone(),
+            expect: Expect::Absent,
+        });
+        txn.push(Write::AddKeyVersion(KeyVersion {
+            key_id: id,
+            version: 1,
+            created_at: now,
+            wrapped_material: wrapped,
+        }));
+        self.store_call("CreateKey", move |s| s.commit(txn)).await?;
+        tracing::info!(key = %key.arn, "key created");
+        Ok(key)
+    }
+
+    /// DescribeKey.
+    pub async fn describe_key(&self, ctx: &RequestContext, r: &KeyRef) -> Result<Key, KmsError> {
+        Ok(self.resolve(ctx, r).await?.key.clone())
+    }
+
+    /// ListKeys: keys of the caller's account and region, by key id.
+    pub async fn list_keys(
+        &self,
+        ctx: &RequestContext,
+        limit: usize,
+        marker: Option<&str>,
+    ) -> Result<Page<KeyListEntry>, KmsError> {
+        let after = marker
+            .map(|m| {
+                decode_marker(m).and_then(|s| {
+                    KeyId::parse(&s).ok_or_else(|| {
+                        KmsError::InvalidMarker("The marker is not valid.".to_owned())
+                    })
+                })
+            })
+            .transpose()?;
+        let (account, region) = (ctx.account().clone(), ctx.scope.region.clone());
+        let keys = self
+            .store_call("ListKeys", move |s| {
+                s.list_keys(&account, &region, after.as_ref(), limit + 1)
+            })
+            .await?;
+        let entries = keys
+            .into_iter()
+            .map(|k| KeyListEntry {
+                id: k.id,
+                arn: k.arn,
+            })
+            .collect();
+        Ok(page(entries, limit, |e| e.id.to_string()))
+    }
+
+    /// UpdateKeyDescription.
+    pub async fn update_key_description(
+        &self,
+        ctx: &RequestContext,
+        r: &KeyRef,
+        description: String,
+    ) -> Result<(), KmsError> {
+        self.update_key(ctx, r, |k| {
+            k.state.check_manageable(&k.arn)?;
+            k.description.clone_from(&description);
+            Ok(())
+        })
+        .await
+        .map(drop)
+    }
+
+    /// EnableKey.
+    pub async fn enable_key(&self, ctx: &RequestContext, r: &KeyRef) -> Result<(), KmsError> {
+        self.update_key(ctx, r, |k| {
+            k.state = k.state.enable(&k.arn)?;
+            Ok(())
+        })
+        .await
+        .map(drop)
+    }
+
+    /// DisableKey.
+    pub async fn disable_key(&self, ctx: &RequestContext, r: &KeyRef) -> Result<(), KmsError> {
+        self.update_key(ctx, r, |k| {
+            k.state = k.state.disable(&k.arn)?;
+            Ok(())
+        })
+        .await
+        .map(drop)
+    }
+}
+
+/// What this release can create: symmetric encryption keys with generated material.
+fn check_supported(
+    spec: KeySpec,
+    usage: KeyUsage,
+    origin: Origin,
+    input: &CreateKeyInput,
+) -> Result<(), KmsError> {
+    if spec == KeySpec::SymmetricDefault && usage != KeyUsage::EncryptDecrypt {
+        return Err(KmsError::Validation(format!(
+            "KeyUsage {} is not compatible with KeySpec SYMMETRIC_DEFAULT",
+            usage.as_str()
+        )));
+    }
+    let unsupported = |what: String| Err(KmsError::UnsupportedOperation(what));
+    if spec != KeySpec::SymmetricDefault {
+        return unsupported(format!("KeySpec {} is not supported yet.", spec.as_str()));
+    }
+    if origin != Origin::AwsKms {
+        return unsupported(format!("Origin {} is not supported yet.", origin.as_str()));
+    }
+    if input.multi_region {
+        return unsupported("Multi-Region keys are not supported yet.".to_owned());
+    }
+    if input.custom_key_store {
+        return unsupported("Custom key stores are not supported yet.".to_owned());
+    }
+    Ok(())
+}

@@ -1,0 +1,139 @@
+//! One module per operation family. Each public method of [`crate::Service`] is one KMS
+//! operation; the shared steps (resolve, read-modify-write with retry, pagination) live here.
+
+pub mod aliases;
+pub mod crypto;
+pub mod keys;
+pub mod policy;
+pub mod tags;
+
+use crate::{RequestContext, Service};
+use strongroom_core::KmsError;
+use strongroom_core::ids::KeyRef;
+use strongroom_core::key::Key;
+use strongroom_store::{Expect, StoreError, Transaction, Write};
+
+/// How often a read-modify-write is retried when a concurrent write wins.
+const MAX_ATTEMPTS: usize = 8;
+
+/// One page of a list operation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page<T> {
+    /// The items.
+    pub items: Vec<T>,
+    /// Where the next page starts, if there is one.
+    pub next_marker: Option<String>,
+}
+
+/// Default and maximum page sizes (AWS: Limit 1–1000, default 100 for most lists).
+pub const DEFAULT_LIMIT: usize = 100;
+
+/// Builds a page from up to `limit + 1` items: the extra item only signals that more exist.
+pub(crate) fn page<T>(
+    mut items: Vec<T>,
+    limit: usize,
+    marker_of: impl Fn(&T) -> String,
+) -> Page<T> {
+    let next_marker = if items.len() > limit {
+        items.truncate(limit);
+        items.last().map(|last| encode_marker(&marker_of(last)))
+    } else {
+        None
+    };
+    Page { items, next_marker }
+}
+
+/// Markers are opaque to clients: the last item's sort key, hex-encoded.
+fn encode_marker(s: &str) -> String {
+    s.bytes().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Decodes a marker this service issued; anything else is `InvalidMarkerException`.
+pub(crate) fn decode_marker(m: &str) -> Result<String, KmsError> {
+    let invalid = || KmsError::InvalidMarker("The marker is not valid.".to_owned());
+    if !m.len().is_multiple_of(2) {
+        return Err(invalid());
+    }
+    let bytes = (0..m.len())
+        .step_by(2)
+        .map(|i| m.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
+        .collect::<Option<Vec<u8>>>()
+        .ok_or_else(invalid)?;
+    String::from_utf8(bytes).map_err(|_| invalid())
+}
+
+impl Service {
+    /// Reads the current key record from the store, applies `change`, and writes it back under
+    /// the revision it read, retrying when a concurrent write won. Returns the new record.
+    /// A change that alters nothing writes nothing.
+    pub(crate) async fn update_key<F>(
+        &self,
+        ctx: &RequestContext,
+        r: &KeyRef,
+        change: F,
+    ) -> Result<Key, KmsError>
+    where
+        F: Fn(&mut Key) -> Result<(), KmsError>,
+    {
+        let id = self.resolve_id(ctx, r).await?;
+        for _ in 0..MAX_ATTEMPTS {
+            let current = self
+                .store_call("GetKey", move |s| s.get_key(&id))
+                .await?
+                .filter(|k| {
+                    k.value.account == ctx.scope.account && k.value.region == ctx.scope.region
+                })
+                .ok_or_else(|| KmsError::key_not_found(&ctx.scope.key_arn(&id)))?;
+            let mut key = current.value.clone();
+            change(&mut key)?;
+            if key == current.value {
+                return Ok(key);
+            }
+            let mut txn = Transaction::new();
+            txn.push(Write::PutKey {
+                key: key.clone(),
+                expect: Expect::Revision(current.revision),
+            });
+            match self.store_raw(move |s| s.commit(txn)).await {
+                Ok(()) => {
+                    self.inner.cache.invalidate_key(&id);
+                    return Ok(key);
+                }
+                Err(StoreError::Conflict) => continue,
+                Err(e) => return Err(crate::store_call::map_store_error("PutKey", e)),
+            }
+        }
+        Err(KmsError::Conflict(
+            "The key was changed by concurrent requests too often. Retry the request.".to_owned(),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markers_round_trip_and_foreign_markers_are_refused() {
+        let m = encode_marker("alias/x");
+        assert_eq!(decode_marker(&m).unwrap(), "alias/x");
+        for bad in ["zz", "a", "ff", "0"] {
+            assert!(
+                matches!(decode_marker(bad), Err(KmsError::InvalidMarker(_))),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn page_signals_more_only_when_there_is_more() {
+        let p = page(vec![1, 2, 3], 2, |i| i.to_string());
+        assert_eq!(p.items, vec![1, 2]);
+        assert_eq!(
+            decode_marker(p.next_marker.as_deref().unwrap()).unwrap(),
+            "2"
+        );
+        let p = page(vec![1, 2], 2, |i| i.to_string());
+        assert_eq!(p.next_marker, None);
+    }
+}

@@ -1,0 +1,45 @@
+//! A service over a real SQLite file in a temporary directory, with the dev seal.
+#![cfg(test)]
+#![allow(dead_code, unreachable_pub)]
+
+use std::path::Path;
+use std::sync::Arc;
+use strongroom_core::ids::{AccountId, KeyRef, Region};
+use strongroom_core::time::SystemClock;
+use strongroom_crypto::random::SystemRandom;
+use strongroom_crypto::seal::{DevFileSeal, Seal};
+use strongroom_service::{Caller, Config, RequestContext, Service};
+use strongroom_store::sqlite::SqliteStore;
+
+pub const ACCOUNT: &str = "111122223333";
+
+pub fn service_at(dir: &Path) -> Service {
+    let root = DevFileSeal::new(dir.join("root.key"))
+        .unseal(&SystemRandom)
+        .unwrap();
+    let store = SqliteStore::open(&dir.join("strongroom.db")).unwrap();
+    Service::new(
+        Arc::new(store),
+        root,
+        Arc::new(SystemRandom),
+        Arc::new(SystemClock),
+        Config::default(),
+    )
+}
+
+pub fn ctx_in(account: &str, region: &str) -> RequestContext {
+    let caller = Caller {
+        account: AccountId::parse(account).unwrap(),
+        principal_arn: format!("arn:aws:iam::{account}:root"),
+        access_key_id: "AKIAEXAMPLEEXAMPLE00".to_owned(),
+    };
+    RequestContext::new(caller, "aws", Region::parse(region).unwrap())
+}
+
+pub fn ctx() -> RequestContext {
+    ctx_in(ACCOUNT, "us-east-1")
+}
+
+pub fn kref(s: &str) -> KeyRef {
+    KeyRef::parse(s).unwrap()
+}

@@ -1,0 +1,165 @@
+//! The conformance suite: the behaviour every [`Store`] backend must show, written once.
+//!
+//! Each case is a public function over `&dyn Store` that returns `Err(Failure)` instead of
+//! panicking, so the suite lives in the library (where panics are denied) and a backend's
+//! test file is one line:
+//!
+//! ```
+//! use strongroom_store::{Store, StoreError, sqlite::SqliteStore};
+//!
+//! fn fresh() -> Result<Box<dyn Store>, StoreError> {
+//!     let name = format!("conformance-{}.db", uuid::Uuid::new_v4());
+//!     Ok(Box::new(SqliteStore::open(&std::env::temp_dir().join(name))?))
+//! }
+//!
+//! strongroom_store::conformance_tests!(fresh);
+//! ```
+//!
+//! [`conformance_tests!`](crate::conformance_tests) expands to one `#[test]` per case. The
+//! factory returns `Result<B, E>` where `B` dereferences to a store (a `Box<dyn Store>`, or a
+//! guard that owns a temporary directory and removes it on drop, as `tests/sqlite.rs` does)
+//! and `E` is an error.
+//!
+//! Cases create their records under a fresh random account, so they may also share one
+//! database (a PostgreSQL schema, say) and run in parallel.
+//!
+//! Beyond the trait's documentation, the suite fixes these rules: a write that would leave a
+//! dangling reference (a version or alias of a missing key, an access key of a missing
+//! account) is a conflict; names and ids sort bytewise; writes in one transaction see the
+//! earlier writes of the same transaction.
+
+/// Fails the case with a message unless `cond` holds.
+macro_rules! ensure {
+    ($cond:expr, $($fmt:tt)+) => {
+        if !$cond {
+            return Err($crate::conformance::Failure::at(file!(), line!(), format!($($fmt)+)));
+        }
+    };
+}
+
+/// Fails the case unless `got == want`, showing both.
+macro_rules! ensure_eq {
+    ($got:expr, $want:expr, $($fmt:tt)+) => {{
+        let (got, want) = (&$got, &$want);
+        if got != want {
+            return Err($crate::conformance::Failure::at(
+                file!(),
+                line!(),
+                format!("{}\n   got: {got:?}\n  want: {want:?}", format_args!($($fmt)+)),
+            ));
+        }
+    }};
+}
+
+mod fixtures;
+mod lists;
+mod records;
+mod transactions;
+
+pub use lists::{list_aliases_pages_filter_and_scope, list_keys_pages_cover_every_key_once};
+pub use records::{
+    access_keys_round_trip, accounts_round_trip, aliases_round_trip, creating_twice_conflicts,
+    delete_alias_needs_current_revision, duplicate_key_version_conflicts,
+    key_versions_round_trip_in_order, keys_round_trip_every_field, missing_records_read_as_none,
+    references_must_exist, revisions_start_at_one_and_increment,
+    stale_revision_conflicts_and_changes_nothing, tags_are_replaced_with_the_key,
+};
+pub use transactions::{
+    concurrent_creates_admit_exactly_one, concurrent_increments_lose_no_update,
+    failed_transaction_applies_nothing, writes_apply_in_order_within_a_transaction,
+};
+
+use crate::StoreError;
+use std::fmt;
+
+/// Why a conformance case failed: the line of the check and what it saw.
+///
+/// Deliberately not a `std::error::Error`, so that any error converts into it with `?`
+/// (the blanket `From` below would otherwise overlap with `From<Failure> for Failure`).
+pub struct Failure(String);
+
+impl Failure {
+    /// A failure with a message.
+    pub fn new(message: impl Into<String>) -> Self {
+        Self(message.into())
+    }
+
+    pub(crate) fn at(file: &str, line: u32, message: String) -> Self {
+        Self(format!(
+            "conformance check at {file}:{line} failed: {message}"
+        ))
+    }
+}
+
+/// Shows the message itself, which is what a failing `#[test]` prints.
+impl fmt::Debug for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl<E: std::error::Error> From<E> for Failure {
+    fn from(e: E) -> Self {
+        Self(format!("unexpected error: {e}"))
+    }
+}
+
+/// The outcome of one case.
+pub type Outcome = Result<(), Failure>;
+
+/// Checks that a commit was refused as a conflict.
+fn expect_conflict(result: Result<(), StoreError>, what: &str) -> Outcome {
+    match result {
+        Err(StoreError::Conflict) => Ok(()),
+        Ok(()) => Err(Failure::new(format!(
+            "{what}: committed, expected a conflict"
+        ))),
+        Err(e) => Err(Failure::new(format!("{what}: {e}, expected a conflict"))),
+    }
+}
+
+/// Expands to one `#[test]` per conformance case, each on a store from `$factory`.
+///
+/// `$factory` is called once per test and returns `Result<B, E>`, where `B` dereferences to a
+/// type implementing [`Store`](crate::Store) and `E: std::error::Error`.
+#[macro_export]
+macro_rules! conformance_tests {
+    ($factory:expr) => {
+        $crate::conformance_tests!(@cases ($factory)
+            keys_round_trip_every_field,
+            key_versions_round_trip_in_order,
+            aliases_round_trip,
+            accounts_round_trip,
+            access_keys_round_trip,
+            revisions_start_at_one_and_increment,
+            tags_are_replaced_with_the_key,
+            stale_revision_conflicts_and_changes_nothing,
+            creating_twice_conflicts,
+            duplicate_key_version_conflicts,
+            delete_alias_needs_current_revision,
+            references_must_exist,
+            missing_records_read_as_none,
+            list_keys_pages_cover_every_key_once,
+            list_aliases_pages_filter_and_scope,
+            failed_transaction_applies_nothing,
+            writes_apply_in_order_within_a_transaction,
+            concurrent_increments_lose_no_update,
+            concurrent_creates_admit_exactly_one,
+        );
+    };
+    (@cases ($factory:expr) $($case:ident),+ $(,)?) => {
+        $(
+            #[test]
+            fn $case() -> ::std::result::Result<(), $crate::conformance::Failure> {
+                let backend = ($factory)()?;
+                $crate::conformance::$case(&*backend)
+            }
+        )+
+    };
+}

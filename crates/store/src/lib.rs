@@ -1,0 +1,168 @@
+//! Persistence for Strongroom behind one [`Store`] trait, with an embedded SQLite backend
+//! (the default) and, later, PostgreSQL. Every backend runs the same [`conformance`] suite.
+//!
+//! # Model
+//! The store keeps aggregates, each under its own revision: keys (metadata, tags and policy as
+//! one record), aliases, accounts and access keys, plus insert-only key material versions.
+//! Reads return a [`Versioned`] value; writes are collected in a [`Transaction`] whose every
+//! write states what it expects to find ([`Expect`]). [`Store::commit`] applies all writes
+//! atomically or none, and answers [`StoreError::Conflict`] if any expectation failed, so
+//! concurrent writers never lose each other's updates (optimistic concurrency).
+//!
+//! Everything stored is either public metadata or wrapped under the root key; the store never
+//! sees plaintext key material or secrets (the types it accepts cannot carry them).
+//!
+//! The trait is synchronous: SQLite is an in-process library, and callers on an async runtime
+//! run store calls on blocking threads (see ADR 0002).
+#![forbid(unsafe_code)]
+
+pub mod conformance;
+pub mod sqlite;
+
+use strongroom_core::alias::Alias;
+use strongroom_core::identity::{AccessKey, Account};
+use strongroom_core::ids::{AccountId, AliasName, KeyId, Region};
+use strongroom_core::key::{Key, KeyVersion};
+
+/// A value as read from the store, with the revision a later write must expect.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Versioned<T> {
+    /// Incremented by every committed write of this record; starts at 1.
+    pub revision: u64,
+    /// The record.
+    pub value: T,
+}
+
+/// What a write expects to find in the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expect {
+    /// The record must not exist (create).
+    Absent,
+    /// The record must exist at exactly this revision (update or delete).
+    Revision(u64),
+}
+
+/// One write in a transaction.
+#[derive(Debug, Clone)]
+pub enum Write {
+    /// Create or update a key record.
+    PutKey {
+        /// The new record.
+        key: Key,
+        /// What must be there now.
+        expect: Expect,
+    },
+    /// Add a key material version. Versions are never changed; adding an existing
+    /// (key, version) pair is a conflict.
+    AddKeyVersion(KeyVersion),
+    /// Create or update an alias.
+    PutAlias {
+        /// The new record.
+        alias: Alias,
+        /// What must be there now.
+        expect: Expect,
+    },
+    /// Delete an alias.
+    DeleteAlias {
+        /// Its account.
+        account: AccountId,
+        /// Its region.
+        region: Region,
+        /// Its name.
+        name: AliasName,
+        /// The revision that must be there now.
+        revision: u64,
+    },
+    /// Create an account (conflict if it exists).
+    AddAccount(Account),
+    /// Create or update an access key.
+    PutAccessKey {
+        /// The new record.
+        access_key: AccessKey,
+        /// What must be there now.
+        expect: Expect,
+    },
+}
+
+/// A set of writes that commit together or not at all.
+#[derive(Debug, Clone, Default)]
+pub struct Transaction {
+    /// The writes, applied in order.
+    pub writes: Vec<Write>,
+}
+
+impl Transaction {
+    /// An empty transaction.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a write.
+    pub fn push(&mut self, w: Write) -> &mut Self {
+        self.writes.push(w);
+        self
+    }
+}
+
+/// Why a store call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// An expectation of the transaction did not hold; nothing was written.
+    #[error("conflicting concurrent change")]
+    Conflict,
+    /// The store could not be used (I/O error, locked database, closed connection).
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// A stored record could not be decoded (corruption or a newer schema).
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+/// The persistence interface every backend implements.
+pub trait Store: Send + Sync + std::fmt::Debug + 'static {
+    /// One key by id, in any account or region.
+    fn get_key(&self, id: &KeyId) -> Result<Option<Versioned<Key>>, StoreError>;
+
+    /// Keys of one account and region, ordered by key id, starting after `after`.
+    fn list_keys(
+        &self,
+        account: &AccountId,
+        region: &Region,
+        after: Option<&KeyId>,
+        limit: usize,
+    ) -> Result<Vec<Key>, StoreError>;
+
+    /// One material version of a key.
+    fn get_key_version(&self, id: &KeyId, version: u32) -> Result<Option<KeyVersion>, StoreError>;
+
+    /// Every material version of a key, ordered by version.
+    fn list_key_versions(&self, id: &KeyId) -> Result<Vec<KeyVersion>, StoreError>;
+
+    /// One alias by name.
+    fn get_alias(
+        &self,
+        account: &AccountId,
+        region: &Region,
+        name: &AliasName,
+    ) -> Result<Option<Versioned<Alias>>, StoreError>;
+
+    /// Aliases of one account and region (optionally only those pointing at `target`), ordered
+    /// by name, starting after `after`.
+    fn list_aliases(
+        &self,
+        account: &AccountId,
+        region: &Region,
+        target: Option<&KeyId>,
+        after: Option<&AliasName>,
+        limit: usize,
+    ) -> Result<Vec<Alias>, StoreError>;
+
+    /// One account.
+    fn get_account(&self, id: &AccountId) -> Result<Option<Account>, StoreError>;
+
+    /// One access key by its public id.
+    fn get_access_key(&self, id: &str) -> Result<Option<Versioned<AccessKey>>, StoreError>;
+
+    /// Applies every write of `txn` atomically and durably, or none of them.
+    fn commit(&self, txn: Transaction) -> Result<(), StoreError>;
+}

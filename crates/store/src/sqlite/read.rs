@@ -1,0 +1,234 @@
+//! The read side: one function per [`Store`](crate::Store) query, each on a reader connection.
+//!
+//! A key is two statements (its row, then its tags) rather than one join, so a long policy is
+//! not repeated once per tag; both run in one read transaction so they see the same snapshot
+//! even while the writer commits. Pagination is by key: `after` is compared with `>`, and the
+//! empty string stands for "from the start" because every stored id and name is longer.
+
+use super::codec::{
+    AccessKeyRow, AliasRow, KeyRow, VersionRow, account_from_row, db_err, decode_account, limit,
+};
+use crate::{StoreError, Versioned};
+use rusqlite::{Connection, OptionalExtension, ToSql, params};
+use std::collections::{BTreeMap, HashMap};
+use strongroom_core::alias::Alias;
+use strongroom_core::identity::{AccessKey, Account};
+use strongroom_core::ids::{AccountId, AliasName, KeyId, Region};
+use strongroom_core::key::{Key, KeyVersion};
+
+/// One key and its tags, from one snapshot.
+pub(crate) fn get_key(
+    conn: &mut Connection,
+    id: &KeyId,
+) -> Result<Option<Versioned<Key>>, StoreError> {
+    let tx = conn.transaction().map_err(db_err)?;
+    let sql = format!("SELECT {} FROM keys WHERE key_id = ?1", KeyRow::COLUMNS);
+    let id = id.to_string();
+    let row = tx
+        .prepare_cached(&sql)
+        .and_then(|mut st| st.query_row([&id], KeyRow::from_row).optional())
+        .map_err(db_err)?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let mut tags = BTreeMap::new();
+    let mut st = tx
+        .prepare_cached("SELECT tag_key, tag_value FROM key_tags WHERE key_id = ?1")
+        .map_err(db_err)?;
+    let rows = st
+        .query_map([&id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .map_err(db_err)?;
+    for pair in rows {
+        let (k, v) = pair.map_err(db_err)?;
+        tags.insert(k, v);
+    }
+    // The read transaction ends when `tx` drops; it wrote nothing, so rolling back is free.
+    row.decode(tags).map(Some)
+}
+
+/// One page of the keys of a scope, with their tags, from one snapshot.
+pub(crate) fn list_keys(
+    conn: &mut Connection,
+    account: &AccountId,
+    region: &Region,
+    after: Option<&KeyId>,
+    n: usize,
+) -> Result<Vec<Key>, StoreError> {
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    let tx = conn.transaction().map_err(db_err)?;
+    let after = after.map(KeyId::to_string).unwrap_or_default();
+    let page = "SELECT key_id FROM keys WHERE account_id = ?1 AND region = ?2 AND key_id > ?3 \
+                ORDER BY key_id LIMIT ?4";
+    let args = params![account.as_str(), region.as_str(), after, limit(n)];
+
+    let sql = format!(
+        "SELECT {} FROM keys WHERE key_id IN ({page}) ORDER BY key_id",
+        KeyRow::COLUMNS
+    );
+    let mut st = tx.prepare_cached(&sql).map_err(db_err)?;
+    let rows = st
+        .query_map(args, KeyRow::from_row)
+        .and_then(Iterator::collect::<Result<Vec<_>, _>>)
+        .map_err(db_err)?;
+
+    let sql = format!("SELECT key_id, tag_key, tag_value FROM key_tags WHERE key_id IN ({page})");
+    let mut st = tx.prepare_cached(&sql).map_err(db_err)?;
+    let mut tags: HashMap<String, BTreeMap<String, String>> = HashMap::new();
+    let tag_rows = st
+        .query_map(args, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .map_err(db_err)?;
+    for t in tag_rows {
+        let (id, k, v): (String, String, String) = t.map_err(db_err)?;
+        tags.entry(id).or_default().insert(k, v);
+    }
+
+    rows.into_iter()
+        .map(|row| {
+            let key_tags = tags.remove(row.id()).unwrap_or_default();
+            row.decode(key_tags).map(|v| v.value)
+        })
+        .collect()
+}
+
+/// One material version.
+pub(crate) fn get_key_version(
+    conn: &Connection,
+    id: &KeyId,
+    version: u32,
+) -> Result<Option<KeyVersion>, StoreError> {
+    let sql = format!(
+        "SELECT {} FROM key_versions WHERE key_id = ?1 AND version = ?2",
+        VersionRow::COLUMNS
+    );
+    let row = conn
+        .prepare_cached(&sql)
+        .and_then(|mut st| {
+            st.query_row(params![id.to_string(), version], VersionRow::from_row)
+                .optional()
+        })
+        .map_err(db_err)?;
+    row.map(VersionRow::decode).transpose()
+}
+
+/// Every material version of a key, oldest first.
+pub(crate) fn list_key_versions(
+    conn: &Connection,
+    id: &KeyId,
+) -> Result<Vec<KeyVersion>, StoreError> {
+    let sql = format!(
+        "SELECT {} FROM key_versions WHERE key_id = ?1 ORDER BY version",
+        VersionRow::COLUMNS
+    );
+    let rows = conn
+        .prepare_cached(&sql)
+        .and_then(|mut st| {
+            st.query_map([id.to_string()], VersionRow::from_row)?
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .map_err(db_err)?;
+    rows.into_iter().map(VersionRow::decode).collect()
+}
+
+/// One alias.
+pub(crate) fn get_alias(
+    conn: &Connection,
+    account: &AccountId,
+    region: &Region,
+    name: &AliasName,
+) -> Result<Option<Versioned<Alias>>, StoreError> {
+    let sql = format!(
+        "SELECT {} FROM aliases WHERE account_id = ?1 AND region = ?2 AND alias_name = ?3",
+        AliasRow::COLUMNS
+    );
+    let args = params![account.as_str(), region.as_str(), name.as_str()];
+    let row = conn
+        .prepare_cached(&sql)
+        .and_then(|mut st| st.query_row(args, AliasRow::from_row).optional())
+        .map_err(db_err)?;
+    row.map(AliasRow::decode).transpose()
+}
+
+/// One page of the aliases of a scope, optionally only those pointing at `target`.
+pub(crate) fn list_aliases(
+    conn: &Connection,
+    account: &AccountId,
+    region: &Region,
+    target: Option<&KeyId>,
+    after: Option<&AliasName>,
+    n: usize,
+) -> Result<Vec<Alias>, StoreError> {
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    let after = after.map_or("", AliasName::as_str);
+    let (account, region, n) = (account.as_str(), region.as_str(), limit(n));
+    // Two statements rather than `(?5 IS NULL OR …)`, so each can use its index.
+    let rows = match target {
+        Some(t) => {
+            let sql = format!(
+                "SELECT {} FROM aliases WHERE account_id = ?1 AND region = ?2 \
+                 AND target_key_id = ?5 AND alias_name > ?3 ORDER BY alias_name LIMIT ?4",
+                AliasRow::COLUMNS
+            );
+            alias_rows(
+                conn,
+                &sql,
+                params![account, region, after, n, t.to_string()],
+            )?
+        }
+        None => {
+            let sql = format!(
+                "SELECT {} FROM aliases WHERE account_id = ?1 AND region = ?2 \
+                 AND alias_name > ?3 ORDER BY alias_name LIMIT ?4",
+                AliasRow::COLUMNS
+            );
+            alias_rows(conn, &sql, params![account, region, after, n])?
+        }
+    };
+    rows.into_iter()
+        .map(|r| r.decode().map(|v| v.value))
+        .collect()
+}
+
+fn alias_rows(
+    conn: &Connection,
+    sql: &str,
+    args: &[&dyn ToSql],
+) -> Result<Vec<AliasRow>, StoreError> {
+    conn.prepare_cached(sql)
+        .and_then(|mut st| {
+            st.query_map(args, AliasRow::from_row)?
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .map_err(db_err)
+}
+
+/// One account.
+pub(crate) fn get_account(
+    conn: &Connection,
+    id: &AccountId,
+) -> Result<Option<Account>, StoreError> {
+    let row = conn
+        .prepare_cached("SELECT account_id, created_at_ms FROM accounts WHERE account_id = ?1")
+        .and_then(|mut st| st.query_row([id.as_str()], account_from_row).optional())
+        .map_err(db_err)?;
+    row.map(decode_account).transpose()
+}
+
+/// One access key.
+pub(crate) fn get_access_key(
+    conn: &Connection,
+    id: &str,
+) -> Result<Option<Versioned<AccessKey>>, StoreError> {
+    let sql = format!(
+        "SELECT {} FROM access_keys WHERE access_key_id = ?1",
+        AccessKeyRow::COLUMNS
+    );
+    let row = conn
+        .prepare_cached(&sql)
+        .and_then(|mut st| st.query_row([id], AccessKeyRow::from_row).optional())
+        .map_err(db_err)?;
+    row.map(AccessKeyRow::decode).transpose()
+}

@@ -1,0 +1,317 @@
+//! The SQLite schema, its migrations, and the connection settings the store depends on.
+//!
+//! `PRAGMA user_version` holds the schema version. Each migration is one SQL batch applied in
+//! the same transaction as its version bump, so a crash mid-migration leaves the previous
+//! version intact. A file whose version is newer than this build knows is refused rather than
+//! misread: an older binary must never write into a newer schema.
+//!
+//! The settings are not trusted once set but read back: SQLite silently ignores a
+//! `journal_mode` it cannot honour (an in-memory database, some network file systems), and
+//! without WAL and `synchronous=FULL` an acknowledged commit may not survive a power loss.
+
+use super::codec::db_err;
+use crate::StoreError;
+use rusqlite::{Connection, TransactionBehavior};
+use std::time::Duration;
+
+/// The schema version this build writes and understands.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// `PRAGMA application_id` of a Strongroom database ("SRM1"), so that opening some other
+/// application's SQLite file fails instead of adding our tables to it.
+pub(crate) const APPLICATION_ID: i64 = 0x5352_4d31;
+
+/// One step of the schema's history. Versions are consecutive from 1.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Migration {
+    /// The `user_version` after this step.
+    pub(crate) version: u32,
+    /// The SQL batch that performs it.
+    pub(crate) sql: &'static str,
+}
+
+/// Every migration, oldest first. Append only: a released migration is never edited.
+pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    sql: V1,
+}];
+
+/// Version 1. STRICT tables make SQLite enforce the declared column types. Tags and versions
+/// reference their key, aliases their target key and access keys their account, so the store
+/// never holds a dangling reference; a write that would create one is a conflict.
+const V1: &str = "
+CREATE TABLE accounts (
+    account_id    TEXT    NOT NULL PRIMARY KEY,
+    created_at_ms INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE keys (
+    key_id          TEXT    NOT NULL PRIMARY KEY,
+    arn             TEXT    NOT NULL,
+    account_id      TEXT    NOT NULL,
+    region          TEXT    NOT NULL,
+    created_at_ms   INTEGER NOT NULL,
+    description     TEXT    NOT NULL,
+    key_spec        TEXT    NOT NULL,
+    key_usage       TEXT    NOT NULL,
+    origin          TEXT    NOT NULL,
+    key_manager     TEXT    NOT NULL,
+    key_state       TEXT    NOT NULL,
+    current_version INTEGER NOT NULL,
+    policy          TEXT    NOT NULL,
+    revision        INTEGER NOT NULL CHECK (revision >= 1)
+) STRICT;
+CREATE INDEX keys_by_scope ON keys (account_id, region, key_id);
+
+CREATE TABLE key_tags (
+    key_id    TEXT NOT NULL REFERENCES keys (key_id) ON DELETE CASCADE,
+    tag_key   TEXT NOT NULL,
+    tag_value TEXT NOT NULL,
+    PRIMARY KEY (key_id, tag_key)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE key_versions (
+    key_id           TEXT    NOT NULL REFERENCES keys (key_id) ON DELETE CASCADE,
+    version          INTEGER NOT NULL,
+    created_at_ms    INTEGER NOT NULL,
+    wrapped_material BLOB    NOT NULL,
+    PRIMARY KEY (key_id, version)
+) STRICT;
+
+CREATE TABLE aliases (
+    account_id    TEXT    NOT NULL,
+    region        TEXT    NOT NULL,
+    alias_name    TEXT    NOT NULL,
+    target_key_id TEXT    NOT NULL REFERENCES keys (key_id),
+    created_at_ms INTEGER NOT NULL,
+    updated_at_ms INTEGER NOT NULL,
+    revision      INTEGER NOT NULL CHECK (revision >= 1),
+    PRIMARY KEY (account_id, region, alias_name)
+) STRICT;
+CREATE INDEX aliases_by_target ON aliases (target_key_id, alias_name);
+
+CREATE TABLE access_keys (
+    access_key_id  TEXT    NOT NULL PRIMARY KEY,
+    account_id     TEXT    NOT NULL REFERENCES accounts (account_id),
+    principal_arn  TEXT    NOT NULL,
+    wrapped_secret BLOB    NOT NULL,
+    status         TEXT    NOT NULL,
+    created_at_ms  INTEGER NOT NULL,
+    revision       INTEGER NOT NULL CHECK (revision >= 1)
+) STRICT;
+CREATE INDEX access_keys_by_account ON access_keys (account_id);
+";
+
+/// Which connection is being configured: only the writer may switch the journal mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Role {
+    /// The one connection that writes.
+    Writer,
+    /// A read-only connection of the pool.
+    Reader,
+}
+
+/// The settings of one connection, as SQLite reports them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Settings {
+    /// `PRAGMA journal_mode`, lowercase.
+    pub(crate) journal_mode: String,
+    /// `PRAGMA synchronous`: 2 is FULL.
+    pub(crate) synchronous: i64,
+    /// `PRAGMA foreign_keys`.
+    pub(crate) foreign_keys: bool,
+    /// `PRAGMA busy_timeout`, in milliseconds.
+    pub(crate) busy_timeout_ms: i64,
+}
+
+/// `PRAGMA synchronous` value of FULL.
+const SYNCHRONOUS_FULL: i64 = 2;
+
+/// Applies the settings the store relies on, then reads them back and refuses the connection
+/// if any did not take effect.
+pub(crate) fn configure(conn: &Connection, role: Role, busy: Duration) -> Result<(), StoreError> {
+    conn.busy_timeout(busy).map_err(db_err)?;
+    if role == Role::Writer {
+        // Answers the mode now in force; checked below with the others.
+        let _: String = conn
+            .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
+            .map_err(db_err)?;
+    }
+    conn.pragma_update(None, "synchronous", "FULL")
+        .map_err(db_err)?;
+    conn.pragma_update(None, "foreign_keys", true)
+        .map_err(db_err)?;
+    verify(&read_settings(conn)?, busy)
+}
+
+/// Reads the settings of `conn`.
+pub(crate) fn read_settings(conn: &Connection) -> Result<Settings, StoreError> {
+    let text = |name: &str| -> Result<String, StoreError> {
+        conn.pragma_query_value(None, name, |row| row.get(0))
+            .map_err(db_err)
+    };
+    let int = |name: &str| -> Result<i64, StoreError> {
+        conn.pragma_query_value(None, name, |row| row.get(0))
+            .map_err(db_err)
+    };
+    Ok(Settings {
+        journal_mode: text("journal_mode")?.to_ascii_lowercase(),
+        synchronous: int("synchronous")?,
+        foreign_keys: int("foreign_keys")? == 1,
+        busy_timeout_ms: int("busy_timeout")?,
+    })
+}
+
+/// Checks that `s` is what the store needs.
+fn verify(s: &Settings, busy: Duration) -> Result<(), StoreError> {
+    let refuse = |what: String| Err(StoreError::Unavailable(what));
+    if s.journal_mode != "wal" {
+        return refuse(format!(
+            "journal_mode is {:?}, not \"wal\": the database must be a local file on a file \
+             system that supports shared memory",
+            s.journal_mode
+        ));
+    }
+    if s.synchronous != SYNCHRONOUS_FULL {
+        return refuse(format!("synchronous is {}, not FULL (2)", s.synchronous));
+    }
+    if !s.foreign_keys {
+        return refuse("foreign_keys could not be enabled".to_owned());
+    }
+    let wanted = i64::try_from(busy.as_millis()).unwrap_or(i64::MAX);
+    if s.busy_timeout_ms != wanted {
+        return refuse(format!(
+            "busy_timeout is {} ms, not {wanted}",
+            s.busy_timeout_ms
+        ));
+    }
+    Ok(())
+}
+
+/// Brings the schema of `conn` up to the last of `migrations`, one transaction per step, and
+/// answers the resulting version. The version is read inside each step's write transaction,
+/// so two processes opening the same new file do not both apply a step.
+pub(crate) fn migrate(conn: &mut Connection, migrations: &[Migration]) -> Result<u32, StoreError> {
+    let latest = migrations.last().map_or(0, |m| m.version);
+    loop {
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db_err)?;
+        let current = check_identity(&tx)?;
+        if current > latest {
+            return Err(StoreError::Corrupt(format!(
+                "the database schema version {current} is newer than this build supports \
+                 ({latest}); run a newer Strongroom"
+            )));
+        }
+        let Some(step) = migrations.iter().find(|m| m.version > current) else {
+            return Ok(current);
+        };
+        if Some(step.version) != current.checked_add(1) {
+            return Err(StoreError::Corrupt(format!(
+                "no migration from schema version {current} to {}",
+                current.saturating_add(1)
+            )));
+        }
+        tx.execute_batch(step.sql).map_err(db_err)?;
+        tx.pragma_update(None, "user_version", step.version)
+            .map_err(db_err)?;
+        tx.pragma_update(None, "application_id", APPLICATION_ID)
+            .map_err(db_err)?;
+        tx.commit().map_err(db_err)?;
+    }
+}
+
+/// Answers the schema version of a Strongroom database (0 for a new, empty file) and refuses
+/// any other file: one marked by another application, or one with tables but no version.
+fn check_identity(conn: &Connection) -> Result<u32, StoreError> {
+    let version: i64 = conn
+        .pragma_query_value(None, "user_version", |row| row.get(0))
+        .map_err(db_err)?;
+    let app: i64 = conn
+        .pragma_query_value(None, "application_id", |row| row.get(0))
+        .map_err(db_err)?;
+    let tables: i64 = conn
+        .query_row("SELECT count(*) FROM sqlite_schema", [], |row| row.get(0))
+        .map_err(db_err)?;
+    let fresh = version == 0 && app == 0 && tables == 0;
+    if !fresh && app != APPLICATION_ID {
+        return Err(StoreError::Corrupt(format!(
+            "not a Strongroom database (application_id {app:#x}, user_version {version})"
+        )));
+    }
+    u32::try_from(version)
+        .map_err(|_| StoreError::Corrupt(format!("invalid schema version {version}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_are_consecutive_from_one_and_end_at_schema_version() {
+        for (i, m) in MIGRATIONS.iter().enumerate() {
+            assert_eq!(m.version as usize, i + 1);
+        }
+        assert_eq!(MIGRATIONS.last().map(|m| m.version), Some(SCHEMA_VERSION));
+    }
+
+    #[test]
+    fn wal_is_refused_where_sqlite_cannot_honour_it() {
+        // An in-memory database answers journal_mode=memory to a request for WAL.
+        let conn = Connection::open_in_memory().unwrap();
+        let err = configure(&conn, Role::Writer, Duration::from_millis(100)).unwrap_err();
+        match err {
+            StoreError::Unavailable(m) => assert!(m.contains("journal_mode"), "{m}"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn verify_names_each_missing_setting() {
+        let busy = Duration::from_millis(250);
+        let good = Settings {
+            journal_mode: "wal".into(),
+            synchronous: 2,
+            foreign_keys: true,
+            busy_timeout_ms: 250,
+        };
+        assert!(verify(&good, busy).is_ok());
+        let cases = [
+            (
+                Settings {
+                    synchronous: 1,
+                    ..good.clone()
+                },
+                "synchronous",
+            ),
+            (
+                Settings {
+                    foreign_keys: false,
+                    ..good.clone()
+                },
+                "foreign_keys",
+            ),
+            (
+                Settings {
+                    busy_timeout_ms: 0,
+                    ..good.clone()
+                },
+                "busy_timeout",
+            ),
+            (
+                Settings {
+                    journal_mode: "delete".into(),
+                    ..good.clone()
+                },
+                "journal_mode",
+            ),
+        ];
+        for (s, name) in cases {
+            match verify(&s, busy) {
+                Err(StoreError::Unavailable(m)) => assert!(m.contains(name), "{m}"),
+                other => panic!("{name}: {other:?}"),
+            }
+        }
+    }
+}

@@ -1,0 +1,254 @@
+//! The write side: a [`Transaction`](crate::Transaction) applied on the writer connection.
+//!
+//! `BEGIN IMMEDIATE` takes SQLite's write lock before the first statement, so a transaction
+//! never fails half-way because another process started writing, and every expectation is
+//! checked against the state it will commit over. Each write states its expectation in the
+//! statement itself: a create is `INSERT … ON CONFLICT DO NOTHING` and an update or delete is
+//! `… WHERE revision = ?`; "no row changed" means the expectation failed. Any failure returns
+//! before `COMMIT`, and dropping the transaction rolls every earlier write back.
+
+use super::codec::{db_err, expected_revision, write_err};
+use crate::{Expect, StoreError, Write};
+use rusqlite::{Connection, TransactionBehavior, params};
+use std::collections::BTreeMap;
+use strongroom_core::alias::Alias;
+use strongroom_core::identity::{AccessKey, Account};
+use strongroom_core::ids::{AccountId, AliasName, Region};
+use strongroom_core::key::{Key, KeyVersion};
+
+/// Applies `writes` in order and commits, or applies none of them.
+pub(crate) fn commit(conn: &mut Connection, writes: &[Write]) -> Result<(), StoreError> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(db_err)?;
+    for w in writes {
+        apply(&tx, w)?;
+    }
+    tx.commit().map_err(db_err)
+}
+
+fn apply(conn: &Connection, write: &Write) -> Result<(), StoreError> {
+    match write {
+        Write::PutKey { key, expect } => put_key(conn, key, *expect),
+        Write::AddKeyVersion(v) => add_key_version(conn, v),
+        Write::PutAlias { alias, expect } => put_alias(conn, alias, *expect),
+        Write::DeleteAlias {
+            account,
+            region,
+            name,
+            revision,
+        } => delete_alias(conn, account, region, name, *revision),
+        Write::AddAccount(a) => add_account(conn, a),
+        Write::PutAccessKey { access_key, expect } => put_access_key(conn, access_key, *expect),
+    }
+}
+
+/// Runs one statement that must change exactly one row; zero rows means the write's
+/// expectation did not hold.
+fn change_one(
+    conn: &Connection,
+    sql: &str,
+    args: &[&dyn rusqlite::ToSql],
+) -> Result<(), StoreError> {
+    let changed = conn
+        .prepare_cached(sql)
+        .and_then(|mut st| st.execute(args))
+        .map_err(write_err)?;
+    if changed == 1 {
+        Ok(())
+    } else {
+        Err(StoreError::Conflict)
+    }
+}
+
+/// Writes the key row and replaces its tag set: tags are part of the key aggregate and share
+/// its revision.
+fn put_key(conn: &Connection, k: &Key, expect: Expect) -> Result<(), StoreError> {
+    let id = k.id.to_string();
+    let (account, region) = (k.account.as_str(), k.region.as_str());
+    let (spec, usage, origin) = (k.spec.as_str(), k.usage.as_str(), k.origin.as_str());
+    let (manager, state) = (k.manager.as_str(), k.state.as_str());
+    match expect {
+        Expect::Absent => change_one(
+            conn,
+            "INSERT INTO keys (key_id, arn, account_id, region, created_at_ms, description, \
+             key_spec, key_usage, origin, key_manager, key_state, current_version, policy, \
+             revision) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, 1) \
+             ON CONFLICT DO NOTHING",
+            params![
+                id,
+                k.arn,
+                account,
+                region,
+                k.created_at.0,
+                k.description,
+                spec,
+                usage,
+                origin,
+                manager,
+                state,
+                k.current_version,
+                k.policy
+            ],
+        )?,
+        Expect::Revision(r) => change_one(
+            conn,
+            "UPDATE keys SET arn = ?2, account_id = ?3, region = ?4, created_at_ms = ?5, \
+             description = ?6, key_spec = ?7, key_usage = ?8, origin = ?9, key_manager = ?10, \
+             key_state = ?11, current_version = ?12, policy = ?13, revision = revision + 1 \
+             WHERE key_id = ?1 AND revision = ?14",
+            params![
+                id,
+                k.arn,
+                account,
+                region,
+                k.created_at.0,
+                k.description,
+                spec,
+                usage,
+                origin,
+                manager,
+                state,
+                k.current_version,
+                k.policy,
+                expected_revision(r)?
+            ],
+        )?,
+    }
+    replace_tags(conn, &id, &k.tags)
+}
+
+/// Replaces the tag set of key `id`, whose row this transaction has just written.
+fn replace_tags(
+    conn: &Connection,
+    id: &str,
+    tags: &BTreeMap<String, String>,
+) -> Result<(), StoreError> {
+    conn.prepare_cached("DELETE FROM key_tags WHERE key_id = ?1")
+        .and_then(|mut st| st.execute([id]))
+        .map_err(write_err)?;
+    let mut insert = conn
+        .prepare_cached("INSERT INTO key_tags (key_id, tag_key, tag_value) VALUES (?1, ?2, ?3)")
+        .map_err(write_err)?;
+    for (tag_key, tag_value) in tags {
+        insert
+            .execute(params![id, tag_key, tag_value])
+            .map_err(write_err)?;
+    }
+    Ok(())
+}
+
+/// Inserts a material version; one that exists, or one of a missing key, is a conflict.
+fn add_key_version(conn: &Connection, v: &KeyVersion) -> Result<(), StoreError> {
+    change_one(
+        conn,
+        "INSERT INTO key_versions (key_id, version, created_at_ms, wrapped_material) \
+         VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+        params![
+            v.key_id.to_string(),
+            v.version,
+            v.created_at.0,
+            v.wrapped_material
+        ],
+    )
+}
+
+fn put_alias(conn: &Connection, a: &Alias, expect: Expect) -> Result<(), StoreError> {
+    let (account, region, name) = (a.account.as_str(), a.region.as_str(), a.name.as_str());
+    let target = a.target.to_string();
+    match expect {
+        Expect::Absent => change_one(
+            conn,
+            "INSERT INTO aliases (account_id, region, alias_name, target_key_id, \
+             created_at_ms, updated_at_ms, revision) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1) \
+             ON CONFLICT DO NOTHING",
+            params![
+                account,
+                region,
+                name,
+                target,
+                a.created_at.0,
+                a.updated_at.0
+            ],
+        ),
+        Expect::Revision(r) => change_one(
+            conn,
+            "UPDATE aliases SET target_key_id = ?4, created_at_ms = ?5, updated_at_ms = ?6, \
+             revision = revision + 1 \
+             WHERE account_id = ?1 AND region = ?2 AND alias_name = ?3 AND revision = ?7",
+            params![
+                account,
+                region,
+                name,
+                target,
+                a.created_at.0,
+                a.updated_at.0,
+                expected_revision(r)?
+            ],
+        ),
+    }
+}
+
+fn delete_alias(
+    conn: &Connection,
+    account: &AccountId,
+    region: &Region,
+    name: &AliasName,
+    revision: u64,
+) -> Result<(), StoreError> {
+    change_one(
+        conn,
+        "DELETE FROM aliases \
+         WHERE account_id = ?1 AND region = ?2 AND alias_name = ?3 AND revision = ?4",
+        params![
+            account.as_str(),
+            region.as_str(),
+            name.as_str(),
+            expected_revision(revision)?
+        ],
+    )
+}
+
+fn add_account(conn: &Connection, a: &Account) -> Result<(), StoreError> {
+    change_one(
+        conn,
+        "INSERT INTO accounts (account_id, created_at_ms) VALUES (?1, ?2) \
+         ON CONFLICT DO NOTHING",
+        params![a.id.as_str(), a.created_at.0],
+    )
+}
+
+fn put_access_key(conn: &Connection, k: &AccessKey, expect: Expect) -> Result<(), StoreError> {
+    let (account, status) = (k.account.as_str(), k.status.as_str());
+    match expect {
+        Expect::Absent => change_one(
+            conn,
+            "INSERT INTO access_keys (access_key_id, account_id, principal_arn, \
+             wrapped_secret, status, created_at_ms, revision) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1) ON CONFLICT DO NOTHING",
+            params![
+                k.id,
+                account,
+                k.principal_arn,
+                k.wrapped_secret,
+                status,
+                k.created_at.0
+            ],
+        ),
+        Expect::Revision(r) => change_one(
+            conn,
+            "UPDATE access_keys SET account_id = ?2, principal_arn = ?3, wrapped_secret = ?4, \
+             status = ?5, created_at_ms = ?6, revision = revision + 1 \
+             WHERE access_key_id = ?1 AND revision = ?7",
+            params![
+                k.id,
+                account,
+                k.principal_arn,
+                k.wrapped_secret,
+                status,
+                k.created_at.0,
+                expected_revision(r)?
+            ],
+        ),
+    }
+}

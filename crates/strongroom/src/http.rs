@@ -1,0 +1,81 @@
+//! The HTTP listener: a thin adapter from hyper requests to [`AwsApi::handle`], plus
+//! `GET /healthz`, with graceful shutdown on SIGTERM and SIGINT.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use strongroom_api_aws::{AwsApi, CONTENT_TYPE, Request};
+
+/// The largest request body accepted. The largest legitimate KMS request is a PutKeyPolicy with
+/// a 32 KB policy, JSON-escaped; 1 MiB leaves ample room and bounds memory per request.
+pub(crate) const MAX_BODY: usize = 1 << 20;
+
+/// The router serving the AWS KMS API on `POST /` and health on `GET /healthz`.
+pub(crate) fn router(api: AwsApi) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .fallback(kms)
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(api)
+}
+
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+async fn kms(
+    State(api): State<AwsApi>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let pairs: Vec<(&str, &[u8])> = headers
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_bytes()))
+        .collect();
+    let req = Request {
+        method: method.as_str(),
+        path: uri.path(),
+        query: uri.query().unwrap_or(""),
+        headers: &pairs,
+        body: &body,
+    };
+    let resp = api.handle(&req).await;
+    let status = StatusCode::from_u16(resp.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut out = (status, resp.body).into_response();
+    let h = out.headers_mut();
+    h.insert("content-type", HeaderValue::from_static(CONTENT_TYPE));
+    if let Ok(v) = HeaderValue::from_str(&resp.request_id) {
+        h.insert("x-amzn-requestid", v);
+    }
+    out
+}
+
+/// Resolves when SIGTERM or SIGINT arrives.
+pub(crate) async fn shutdown_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        () = term => {},
+        r = tokio::signal::ctrl_c() => {
+            if let Err(e) = r {
+                tracing::error!(error = %e, "cannot listen for SIGINT");
+                std::future::pending::<()>().await;
+            }
+        }
+    }
+    tracing::info!("shutdown requested; finishing in-flight requests");
+}

@@ -1,0 +1,42 @@
+//! The `strongroom` binary: `serve` runs the server, `bench` drives load against one.
+#![forbid(unsafe_code)]
+
+mod bench;
+mod dev;
+mod http;
+mod serve;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Strongroom: a self-hosted key management service that speaks the AWS KMS API.
+#[derive(Debug, Parser)]
+#[command(name = "strongroom", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve(serve::ServeArgs),
+    /// Drive signed load against a running server (or a bare HTTP baseline) and report
+    /// requests/s and latency percentiles.
+    Bench(bench::BenchArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve(args) => serve::run(args),
+        Command::Bench(args) => bench::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("strongroom: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

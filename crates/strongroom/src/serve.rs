@@ -1,0 +1,119 @@
+//! `strongroom serve`: start-up (data directory, seal, store, service), the listener, and
+//! graceful shutdown.
+
+use crate::dev;
+use clap::Args;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use strongroom_api_aws::{ApiConfig, AwsApi};
+use strongroom_core::ids::AccountId;
+use strongroom_core::time::SystemClock;
+use strongroom_crypto::random::SystemRandom;
+use strongroom_crypto::seal::{DevFileSeal, Seal};
+use strongroom_service::{Config, Service};
+use strongroom_store::sqlite::SqliteStore;
+
+/// Options of `strongroom serve`.
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// Zero-configuration development mode: embedded store, dev seal, one account whose root
+    /// credentials are printed. The only mode of this release.
+    #[arg(long)]
+    dev: bool,
+    /// Where keys, the root key and credentials live.
+    #[arg(long, default_value = "./strongroom-data")]
+    data_dir: PathBuf,
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:4599")]
+    listen: SocketAddr,
+    /// The dev account's 12-digit id.
+    #[arg(long, default_value = "111122223333")]
+    dev_account: String,
+    /// Access key id of the dev account root (generated when omitted).
+    #[arg(long, requires = "dev_secret_access_key")]
+    dev_access_key_id: Option<String>,
+    /// Secret access key of the dev account root.
+    #[arg(
+        long,
+        requires = "dev_access_key_id",
+        env = "STRONGROOM_DEV_SECRET_ACCESS_KEY",
+        hide_env_values = true
+    )]
+    dev_secret_access_key: Option<String>,
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+pub(crate) fn run(args: ServeArgs) -> Result<(), BoxError> {
+    init_logging();
+    if !args.dev {
+        return Err("this release runs in dev mode only: use `strongroom serve --dev`".into());
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(serve_dev(args))
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("STRONGROOM_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+async fn serve_dev(args: ServeArgs) -> Result<(), BoxError> {
+    let account =
+        AccountId::parse(&args.dev_account).ok_or("--dev-account must be a 12-digit account id")?;
+    let dir = &args.data_dir;
+    dev::prepare_data_dir(dir)?;
+    let _lock = dev::lock_data_dir(dir)?;
+    let seal = DevFileSeal::new(dir.join("root.key"));
+    tracing::warn!("{}; never use dev mode for real keys", seal.describe());
+    let root = seal.unseal(&SystemRandom)?;
+    let store = SqliteStore::open(&dir.join("strongroom.db"))?;
+    let service = Service::new(
+        Arc::new(store),
+        root,
+        Arc::new(SystemRandom),
+        Arc::new(SystemClock),
+        Config::default(),
+    );
+    let requested = dev::requested_credentials(args.dev_access_key_id, args.dev_secret_access_key);
+    let previous = dev::previous_access_key_id(dir);
+    let creds = service.bootstrap_dev(&account, requested, previous).await?;
+    let listener = tokio::net::TcpListener::bind(args.listen).await?;
+    let addr = listener.local_addr()?;
+    let env = dev::export_lines(addr, &creds);
+    dev::write_credentials_file(&dir.join("dev-credentials.env"), &env)?;
+    print_banner(&env, dir);
+    tracing::info!(%addr, data_dir = %dir.display(), "listening");
+    let api = AwsApi::new(
+        service,
+        ApiConfig {
+            regions: Vec::new(),
+        },
+    );
+    axum::serve(listener, crate::http::router(api))
+        .with_graceful_shutdown(crate::http::shutdown_signal())
+        .await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+fn print_banner(env: &strongroom_crypto::secret::SecretBytes, dir: &Path) {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    // The export lines carry the dev secret on purpose: dev mode shows it to its user once per
+    // start, like `aws iam create-access-key` does. Logs never see it.
+    let _ = out.write_all(env.expose());
+    let _ = writeln!(
+        out,
+        "# the same lines are in {}",
+        dir.join("dev-credentials.env").display()
+    );
+    let _ = out.flush();
+}
