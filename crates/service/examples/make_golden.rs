@@ -21,33 +21,82 @@ use strongroom_store::sqlite::SqliteStore;
 #[tokio::main]
 async fn main() {
     let dir = std::path::PathBuf::from(std::env::args().nth(1).expect("usage: make_golden DIR"));
-    assert!(!dir.exists(), "{} exists; golden data is never overwritten", dir.display());
+    assert!(
+        !dir.exists(),
+        "{} exists; golden data is never overwritten",
+        dir.display()
+    );
     std::fs::create_dir_all(&dir).unwrap();
-    let root = DevFileSeal::new(dir.join("root.key")).unseal(&SystemRandom).unwrap();
+    let root = DevFileSeal::new(dir.join("root.key"))
+        .unseal(&SystemRandom)
+        .unwrap();
     let store = SqliteStore::open(&dir.join("strongroom.db")).unwrap();
-    let svc = Service::new(Arc::new(store), root, Arc::new(SystemRandom), Arc::new(SystemClock), Config::default());
+    let svc = Service::new(
+        Arc::new(store),
+        root,
+        Arc::new(SystemRandom),
+        Arc::new(SystemClock),
+        Config::default(),
+    );
     let caller = Caller {
         account: AccountId::parse("111122223333").unwrap(),
         principal_arn: "arn:aws:iam::111122223333:root".into(),
         access_key_id: "AKIAGOLDENGOLDEN0000".into(),
     };
     let ctx = RequestContext::new(caller, "aws", Region::parse("us-east-1").unwrap());
-    let k1 = svc.create_key(&ctx, CreateKeyInput { description: "golden-1".into(), ..Default::default() }).await.unwrap();
-    let k2 = svc.create_key(&ctx, CreateKeyInput { description: "golden-2".into(), ..Default::default() }).await.unwrap();
-    svc.create_alias(&ctx, "alias/golden", &KeyRef::parse(&k2.arn).unwrap()).await.unwrap();
+    let k1 = svc
+        .create_key(
+            &ctx,
+            CreateKeyInput {
+                description: "golden-1".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let k2 = svc
+        .create_key(
+            &ctx,
+            CreateKeyInput {
+                description: "golden-2".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    svc.create_alias(&ctx, "alias/golden", &KeyRef::parse(&k2.arn).unwrap())
+        .await
+        .unwrap();
     let k1r = KeyRef::parse(&k1.id.to_string()).unwrap();
     let k2r = KeyRef::parse("alias/golden").unwrap();
     let inputs: Vec<(&KeyRef, Vec<(&str, &str)>, Vec<u8>)> = vec![
         (&k1r, vec![], b"golden plaintext, no context".to_vec()),
-        (&k1r, vec![("tenant", "acme"), ("purpose", "orders"), ("ünïcode", "✓ värde")], b"with context".to_vec()),
+        (
+            &k1r,
+            vec![
+                ("tenant", "acme"),
+                ("purpose", "orders"),
+                ("ünïcode", "✓ värde"),
+            ],
+            b"with context".to_vec(),
+        ),
         (&k1r, vec![("", "")], vec![0u8; 1]),
-        (&k2r, vec![("a", "b")], (0..4096u32).map(|i| (i % 251) as u8).collect()),
+        (
+            &k2r,
+            vec![("a", "b")],
+            (0..4096u32).map(|i| (i % 251) as u8).collect(),
+        ),
         (&k2r, vec![], (0..32u8).collect()),
     ];
     let b64 = base64::engine::general_purpose::STANDARD;
     let mut out = Vec::new();
     for (r, pairs, pt) in inputs {
-        let ec = EncryptionContext::new(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect());
+        let ec = EncryptionContext::new(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        );
         let sealed = svc.encrypt(&ctx, r, &pt, &ec, None, false).await.unwrap();
         out.push(serde_json::json!({
             "key_id": sealed.key_id.to_string(),
@@ -57,7 +106,11 @@ async fn main() {
         }));
     }
     let doc = serde_json::json!({ "format_version": 1, "account": "111122223333", "region": "us-east-1", "blobs": out });
-    std::fs::write(dir.join("blobs.json"), serde_json::to_string_pretty(&doc).unwrap()).unwrap();
+    std::fs::write(
+        dir.join("blobs.json"),
+        serde_json::to_string_pretty(&doc).unwrap(),
+    )
+    .unwrap();
     drop(svc);
     println!("golden data written to {}", dir.display());
 }

@@ -6,8 +6,8 @@ mod common;
 
 use base64::Engine as _;
 use common::{ctx, kref, service_at};
-use strongroom_core::context::EncryptionContext;
 use strongroom_core::KmsError;
+use strongroom_core::context::EncryptionContext;
 use strongroom_service::ops::crypto::OpenParams;
 
 fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
@@ -18,7 +18,9 @@ fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
 }
 
 async fn check_version(name: &str, expected_blobs: usize) {
-    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(name);
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(name);
     let dir = tempfile::tempdir().unwrap();
     // Work on a copy: opening a store may migrate it, and the checked-in files must not change.
     copy_dir(&src, dir.path());
@@ -35,16 +37,33 @@ async fn check_version(name: &str, expected_blobs: usize) {
         let ct = b64.decode(b["ciphertext"].as_str().unwrap()).unwrap();
         let pt = b64.decode(b["plaintext"].as_str().unwrap()).unwrap();
         let key = kref(b["key_id"].as_str().unwrap());
-        let p = OpenParams { context: &ec, key: Some(&key), algorithm: None };
+        let p = OpenParams {
+            context: &ec,
+            key: Some(&key),
+            algorithm: None,
+        };
         let got = svc.decrypt(&c, &ct, p, false).await.unwrap();
         assert_eq!(got.plaintext.expose(), &pt);
         // And the binding still holds: a different context is refused.
         let other = EncryptionContext::new([("golden".to_owned(), "x".to_owned())].into());
-        let p = OpenParams { context: &other, key: None, algorithm: None };
-        assert!(matches!(svc.decrypt(&c, &ct, p, false).await, Err(KmsError::InvalidCiphertext(_))));
+        let p = OpenParams {
+            context: &other,
+            key: None,
+            algorithm: None,
+        };
+        assert!(matches!(
+            svc.decrypt(&c, &ct, p, false).await,
+            Err(KmsError::InvalidCiphertext(_))
+        ));
     }
     // The alias made with the data still resolves.
-    assert_eq!(svc.describe_key(&c, &kref("alias/golden")).await.unwrap().description, "golden-2");
+    assert_eq!(
+        svc.describe_key(&c, &kref("alias/golden"))
+            .await
+            .unwrap()
+            .description,
+        "golden-2"
+    );
 }
 
 #[tokio::test]

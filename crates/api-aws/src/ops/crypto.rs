@@ -20,12 +20,42 @@ fn algorithm(member: &str, v: &Option<String>) -> Result<Option<EncryptionAlgori
     enum_value(member, v, EncryptionAlgorithm::parse, &names)
 }
 
-fn unsupported_recipient(r: &Option<serde_json::Value>) -> Result<(), ApiError> {
-    if r.is_some() {
-        return Err(KmsError::UnsupportedOperation(
-            "Recipient (attested enclave) requests are not supported.".to_owned(),
-        )
-        .into());
+/// The Recipient member (Nitro Enclaves attestation).
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct RecipientIn {
+    key_encryption_algorithm: Option<String>,
+    attestation_document: Option<String>,
+}
+
+/// Validates Recipient, then refuses it: attested enclaves are not supported.
+fn unsupported_recipient(r: &Option<RecipientIn>) -> Result<(), ApiError> {
+    let Some(r) = r else { return Ok(()) };
+    enum_value(
+        "recipient.keyEncryptionAlgorithm",
+        &r.key_encryption_algorithm,
+        |s| (s == "RSAES_OAEP_SHA_256").then_some(()),
+        &["RSAES_OAEP_SHA_256"],
+    )?;
+    if let Some(doc) = &r.attestation_document {
+        blob("recipient.attestationDocument", doc, 1, 262_144)?;
+    }
+    Err(KmsError::UnsupportedOperation(
+        "Recipient (attested enclave) requests are not supported.".to_owned(),
+    )
+    .into())
+}
+
+/// DryRunModifiers: each must be IGNORE_CIPHERTEXT. Accepted; a dry run here always checks the
+/// ciphertext too, which is stricter than the modifier asks for.
+fn dry_run_modifiers(v: &Option<Vec<String>>) -> Result<(), ApiError> {
+    for (n, m) in v.iter().flatten().enumerate() {
+        enum_value(
+            &format!("dryRunModifiers.{}.member", n + 1),
+            &Some(m.clone()),
+            |s| (s == "IGNORE_CIPHERTEXT").then_some(()),
+            &["IGNORE_CIPHERTEXT"],
+        )?;
     }
     Ok(())
 }
@@ -82,8 +112,9 @@ struct DecryptIn {
     grant_tokens: Option<Vec<String>>,
     key_id: Option<String>,
     encryption_algorithm: Option<String>,
-    recipient: Option<serde_json::Value>,
+    recipient: Option<RecipientIn>,
     dry_run: Option<bool>,
+    dry_run_modifiers: Option<Vec<String>>,
 }
 
 #[derive(Serialize)]
@@ -107,6 +138,7 @@ pub(crate) async fn decrypt(c: Call<'_>) -> Result<Vec<u8>, ApiError> {
     grant_tokens(&i.grant_tokens)?;
     let alg = algorithm("encryptionAlgorithm", &i.encryption_algorithm)?;
     unsupported_recipient(&i.recipient)?;
+    dry_run_modifiers(&i.dry_run_modifiers)?;
     let ctx = context(i.encryption_context);
     let p = OpenParams {
         context: &ctx,
@@ -137,6 +169,7 @@ struct ReEncryptIn {
     destination_encryption_algorithm: Option<String>,
     grant_tokens: Option<Vec<String>>,
     dry_run: Option<bool>,
+    dry_run_modifiers: Option<Vec<String>>,
 }
 
 #[derive(Serialize)]
@@ -165,6 +198,7 @@ pub(crate) async fn re_encrypt(c: Call<'_>) -> Result<Vec<u8>, ApiError> {
         &i.destination_encryption_algorithm,
     )?;
     grant_tokens(&i.grant_tokens)?;
+    dry_run_modifiers(&i.dry_run_modifiers)?;
     let src_ctx = context(i.source_encryption_context);
     let dst_ctx = context(i.destination_encryption_context);
     let source = OpenParams {
@@ -194,7 +228,7 @@ struct DataKeyIn {
     number_of_bytes: Option<i64>,
     key_spec: Option<String>,
     grant_tokens: Option<Vec<String>>,
-    recipient: Option<serde_json::Value>,
+    recipient: Option<RecipientIn>,
     dry_run: Option<bool>,
 }
 
@@ -265,7 +299,7 @@ pub(crate) async fn generate_data_key_without_plaintext(c: Call<'_>) -> Result<V
 struct RandomIn {
     number_of_bytes: Option<i64>,
     custom_key_store_id: Option<String>,
-    recipient: Option<serde_json::Value>,
+    recipient: Option<RecipientIn>,
 }
 
 #[derive(Serialize)]

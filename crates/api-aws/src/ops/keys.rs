@@ -242,6 +242,16 @@ pub(crate) async fn list_keys(c: Call<'_>) -> Result<Vec<u8>, ApiError> {
     let marker = marker(&i.marker)?;
     if let Some(owners) = &i.resource_owners {
         crate::input::list_len("resourceOwners", owners.len(), 1, 2)?;
+        for (n, o) in owners.iter().enumerate() {
+            let names = ["SELF", "OTHER_ACCOUNTS_VIA_RAM"];
+            let member = format!("resourceOwners.{}.member", n + 1);
+            enum_value(
+                &member,
+                &Some(o.clone()),
+                |s| names.contains(&s).then_some(()),
+                &names,
+            )?;
+        }
     }
     let page = c.svc.list_keys(c.ctx, limit, marker).await?;
     let keys = page

@@ -193,7 +193,12 @@ impl Service {
                     .to_owned(),
             ));
         }
-        let key = self.load_key(ctx, &blob_key).await?;
+        // A blob naming a key that does not exist here is indistinguishable from a tampered
+        // one, and saying "not found" would reveal which key ids exist elsewhere.
+        let key = match self.load_key(ctx, &blob_key).await {
+            Err(KmsError::NotFound(_)) => return Err(KmsError::invalid_ciphertext()),
+            other => other?,
+        };
         key.key.state.check_usable(&key.key.arn)?;
         check_encryption_key(&key, p.algorithm)?;
         let material = key

@@ -53,7 +53,10 @@ fn router() -> Router {
 async fn answer(_body: Bytes) -> Response {
     let mut out = (StatusCode::OK, BODY).into_response();
     let h = out.headers_mut();
-    h.insert("content-type", HeaderValue::from_static(super::client::CONTENT_TYPE));
+    h.insert(
+        "content-type",
+        HeaderValue::from_static(super::client::CONTENT_TYPE),
+    );
     h.insert("x-amzn-requestid", HeaderValue::from_static(REQUEST_ID));
     out
 }

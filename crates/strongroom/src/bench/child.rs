@@ -171,12 +171,13 @@ fn log_tail(log: &Path) -> String {
 
 /// The CPU time (user + system, all threads) process `pid` has used so far, from
 /// `/proc/PID/stat`; `None` off Linux or once the process is gone.
-pub(crate) fn cpu_seconds(pid: Option<u32>) -> Option<f64> {
-    let path = match pid {
-        Some(pid) => format!("/proc/{pid}/stat"),
-        None => "/proc/self/stat".to_owned(),
-    };
-    parse_cpu_seconds(&std::fs::read_to_string(path).ok()?)
+pub(crate) fn cpu_seconds(pid: u32) -> Option<f64> {
+    parse_cpu_seconds(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
+}
+
+/// [`cpu_seconds`] of this process.
+pub(crate) fn own_cpu_seconds() -> Option<f64> {
+    parse_cpu_seconds(&std::fs::read_to_string("/proc/self/stat").ok()?)
 }
 
 /// Fields 14 and 15 of a `/proc/PID/stat` line. The command name (field 2) is in parentheses
@@ -196,7 +197,10 @@ mod tests {
     #[test]
     fn endpoint_lines_give_the_authority() {
         let line = "export AWS_ENDPOINT_URL=http://127.0.0.1:43117\n";
-        assert_eq!(endpoint_authority(line), Some(Ok("127.0.0.1:43117".to_owned())));
+        assert_eq!(
+            endpoint_authority(line),
+            Some(Ok("127.0.0.1:43117".to_owned()))
+        );
         assert_eq!(
             endpoint_authority("export AWS_ENDPOINT_URL=\"http://[::1]:8/\""),
             Some(Ok("[::1]:8".to_owned()))
@@ -210,8 +214,17 @@ mod tests {
 
     #[test]
     fn only_plain_host_port_urls_are_accepted() {
-        assert_eq!(authority_of("http://localhost:4599"), Ok("localhost:4599".to_owned()));
-        for bad in ["http://localhost", "http://:80", "http://h:80/path", "h:80", "http://h:x"] {
+        assert_eq!(
+            authority_of("http://localhost:4599"),
+            Ok("localhost:4599".to_owned())
+        );
+        for bad in [
+            "http://localhost",
+            "http://:80",
+            "http://h:80/path",
+            "h:80",
+            "http://h:x",
+        ] {
             assert!(authority_of(bad).is_err(), "{bad}");
         }
     }
@@ -221,6 +234,7 @@ mod tests {
         let stat = "4242 (tokio (rt) x) S 1 2 3 4 5 6 7 8 9 10 250 50 0 0 20 0 3 0 100";
         assert_eq!(parse_cpu_seconds(stat), Some(3.0));
         assert_eq!(parse_cpu_seconds("garbage"), None);
-        assert!(cpu_seconds(None).is_some_and(|s| s >= 0.0));
+        assert!(own_cpu_seconds().is_some_and(|s| s >= 0.0));
+        assert!(cpu_seconds(std::process::id()).is_some());
     }
 }

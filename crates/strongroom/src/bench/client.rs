@@ -237,7 +237,9 @@ mod tests {
     fn creds() -> Credentials {
         Credentials {
             access_key_id: "AKIDEXAMPLE0000000".to_owned(),
-            secret_access_key: SecretBytes::new(b"wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY".to_vec()),
+            secret_access_key: SecretBytes::new(
+                b"wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY".to_vec(),
+            ),
             region: "us-east-1".to_owned(),
         }
     }
