@@ -69,7 +69,8 @@ async fn main() {
         .unwrap();
     let k1r = KeyRef::parse(&k1.id.to_string()).unwrap();
     let k2r = KeyRef::parse("alias/golden").unwrap();
-    let inputs: Vec<(&KeyRef, Vec<(&str, &str)>, Vec<u8>)> = vec![
+    type Case<'a> = (&'a KeyRef, Vec<(&'a str, &'a str)>, Vec<u8>);
+    let inputs: Vec<Case> = vec![
         (&k1r, vec![], b"golden plaintext, no context".to_vec()),
         (
             &k1r,
