@@ -1,3 +1,4 @@
+#![cfg(test)]
 //! Golden blobs: ciphertexts made by earlier releases, with the root key and store that made
 //! them, must decrypt with this release. Never regenerate an existing version's data; add a
 //! new directory when a new format version is released.

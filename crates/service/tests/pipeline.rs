@@ -1,3 +1,4 @@
+#![cfg(test)]
 //! The service's operations against a real SQLite store: the request pipeline end to end,
 //! without HTTP.
 
