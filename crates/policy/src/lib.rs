@@ -48,6 +48,8 @@ mod condition;
 mod default_policy;
 mod document;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod json;
 mod model;
 mod patterns;

@@ -34,6 +34,8 @@
 mod authorization;
 pub mod canonical;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod signing;
 mod time;
 mod verify;
