@@ -39,6 +39,10 @@ impl AwsApi {
         auth.check(&endpoint, now).map_err(ApiError::Signature)?;
         // `check` accepted the region, so it is one of the well-formed names above.
         let region = region.ok_or(ApiError::Kms(strongroom_core::KmsError::Internal))?;
+        // No temporary credentials exist yet, so no session token can be valid.
+        if auth.security_token().is_some() {
+            return Err(ApiError::UnrecognizedClient);
+        }
         let cred = self
             .service
             .credential(auth.access_key_id())

@@ -99,6 +99,10 @@ impl AwsApi {
 
     async fn handle_inner(&self, req: &Request<'_>) -> Result<Vec<u8>, ApiError> {
         let ctx = self.authenticate(req).await?;
+        // The JSON protocol has one endpoint: POST /.
+        if req.method != "POST" || req.path != "/" {
+            return Err(ApiError::UnknownOperation);
+        }
         let target = header(req.headers, "x-amz-target").unwrap_or_default();
         dispatch::dispatch(&self.service, &ctx, target, req.body).await
     }
