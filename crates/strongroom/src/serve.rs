@@ -57,7 +57,9 @@ pub(crate) fn run(args: ServeArgs) -> Result<(), BoxError> {
 }
 
 fn init_logging() {
+    // STRONGROOM_LOG, else the conventional RUST_LOG, else info.
     let filter = tracing_subscriber::EnvFilter::try_from_env("STRONGROOM_LOG")
+        .or_else(|_| tracing_subscriber::EnvFilter::try_from_default_env())
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
