@@ -53,24 +53,33 @@ pub(crate) fn required<'a, T>(v: &'a Option<T>, member: &str) -> Result<&'a T, A
         .ok_or_else(|| violation(member, "null ", "Member must not be null"))
 }
 
-/// A string's length (in characters, as AWS counts) within `min..=max`.
-pub(crate) fn str_len(member: &str, v: &str, min: usize, max: usize) -> Result<(), ApiError> {
-    let n = v.chars().count();
+/// A length `n` within `min..=max`; `shown` is the quoted value or "" when it must not be
+/// echoed.
+fn length(member: &str, shown: &str, n: usize, min: usize, max: usize) -> Result<(), ApiError> {
     if n < min {
         return Err(violation(
             member,
-            &shown(v),
+            shown,
             &format!("Member must have length greater than or equal to {min}"),
         ));
     }
     if n > max {
         return Err(violation(
             member,
-            &shown(v),
+            shown,
             &format!("Member must have length less than or equal to {max}"),
         ));
     }
     Ok(())
+}
+
+/// A string's length (in characters, as AWS counts) within `min..=max`.
+pub(crate) fn str_len(member: &str, v: &str, min: usize, max: usize) -> Result<(), ApiError> {
+    let n = v.chars().count();
+    if (min..=max).contains(&n) {
+        return Ok(());
+    }
+    length(member, &shown(v), n, min, max)
 }
 
 /// An optional string with a length constraint.
@@ -138,21 +147,7 @@ pub(crate) fn int_range(member: &str, v: i64, min: i64, max: i64) -> Result<(), 
 
 /// A list's length within `min..=max`.
 pub(crate) fn list_len(member: &str, n: usize, min: usize, max: usize) -> Result<(), ApiError> {
-    if n < min {
-        return Err(violation(
-            member,
-            "",
-            &format!("Member must have length greater than or equal to {min}"),
-        ));
-    }
-    if n > max {
-        return Err(violation(
-            member,
-            "",
-            &format!("Member must have length less than or equal to {max}"),
-        ));
-    }
-    Ok(())
+    length(member, "", n, min, max)
 }
 
 /// An enum member, parsed with `parse`; `all` lists the model's values for the message.
@@ -184,21 +179,7 @@ pub(crate) fn blob(
         .decode(b64)
         .map_err(|_| ApiError::Serialization(format!("Member '{member}' is not valid base64.")))?;
     let bytes = SecretBytes::new(bytes);
-    let n = bytes.expose().len();
-    if n < min {
-        return Err(violation(
-            member,
-            "",
-            &format!("Member must have length greater than or equal to {min}"),
-        ));
-    }
-    if n > max {
-        return Err(violation(
-            member,
-            "",
-            &format!("Member must have length less than or equal to {max}"),
-        ));
-    }
+    length(member, "", bytes.expose().len(), min, max)?;
     Ok(bytes)
 }
 

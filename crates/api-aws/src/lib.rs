@@ -24,20 +24,8 @@ pub struct ApiConfig {
     pub regions: Vec<String>,
 }
 
-/// A request as the front end needs it.
-#[derive(Debug)]
-pub struct Request<'a> {
-    /// HTTP method.
-    pub method: &'a str,
-    /// Raw path.
-    pub path: &'a str,
-    /// Raw query string, without `?`.
-    pub query: &'a str,
-    /// Headers in received order.
-    pub headers: &'a [(&'a str, &'a [u8])],
-    /// The body.
-    pub body: &'a [u8],
-}
+/// A request as the front end needs it: the same view SigV4 verification reads.
+pub use strongroom_sigv4::Request;
 
 /// A response to send.
 #[derive(Debug)]
