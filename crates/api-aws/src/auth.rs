@@ -11,8 +11,7 @@ const SERVICE: &str = "kms";
 
 impl AwsApi {
     pub(crate) async fn authenticate(&self, req: &Request<'_>) -> Result<RequestContext, ApiError> {
-        let sreq = req;
-        let auth = strongroom_sigv4::parse(sreq).map_err(ApiError::Signature)?;
+        let auth = strongroom_sigv4::parse(req).map_err(ApiError::Signature)?;
         // Dev mode (no configured regions) serves any well-formed region the scope names.
         let region = Region::parse(auth.region());
         let scope_region: Vec<&str> = region
@@ -43,7 +42,7 @@ impl AwsApi {
             .await?
             .filter(|c| c.active)
             .ok_or(ApiError::UnrecognizedClient)?;
-        strongroom_sigv4::verify(sreq, &auth, &endpoint, cred.secret.expose(), now)
+        strongroom_sigv4::verify(req, &auth, &endpoint, cred.secret.expose(), now)
             .map_err(ApiError::Signature)?;
         let partition = self.service.config().partition.clone();
         Ok(RequestContext::new(cred.caller.clone(), &partition, region))
