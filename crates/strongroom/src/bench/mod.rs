@@ -11,20 +11,14 @@ mod child;
 mod client;
 mod load;
 mod report;
+mod session;
 mod stats;
 
-use child::ChildServer;
 use clap::{Args, ValueEnum};
-use client::{Connection, Credentials, RequestTemplate};
-use load::Load;
-use report::{Machine, Report, Row};
 use std::fmt;
 use std::net::SocketAddr;
-use std::path::Path;
-use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
-use strongroom_crypto::random::SystemRandom;
 use strongroom_crypto::secret::SecretBytes;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -61,7 +55,8 @@ pub(crate) struct BenchArgs {
     /// Access key id to sign with (with --endpoint).
     #[arg(long, requires = "endpoint")]
     access_key_id: Option<String>,
-    /// Secret access key to sign with (with --endpoint).
+    /// Secret access key to sign with (with --endpoint); prefer the environment variable, as
+    /// other users can read command lines.
     #[arg(long, env = "AWS_SECRET_ACCESS_KEY", hide_env_values = true, value_parser = SecretArg::parse)]
     secret_access_key: Option<SecretArg>,
     /// Region of the signing scope.
@@ -80,6 +75,11 @@ pub(crate) struct BenchArgs {
 pub(crate) struct SecretArg(Arc<SecretBytes>);
 
 impl SecretArg {
+    /// The secret, for signing.
+    fn expose(&self) -> &[u8] {
+        self.0.expose()
+    }
+
     fn parse(s: &str) -> Result<Self, String> {
         Ok(Self(Arc::new(SecretBytes::new(s.as_bytes().to_vec()))))
     }
@@ -94,10 +94,13 @@ impl fmt::Debug for SecretArg {
 /// A workload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum Op {
-    /// Encrypt-shaped signed requests to the bare HTTP server.
+    /// Encrypt requests, signed, to the bare HTTP server (the machine's HTTP ceiling).
     Baseline,
+    /// Encrypt of --plaintext-bytes under one symmetric key.
     Encrypt,
+    /// Decrypt of one ciphertext made before the run.
     Decrypt,
+    /// GenerateDataKey with KeySpec AES_256 under the same key.
     GenerateDataKey,
 }
 
@@ -138,7 +141,7 @@ pub(crate) fn run(args: BenchArgs) -> Result<(), BoxError> {
     if args.duration.is_zero() {
         return Err("--duration must be more than zero".into());
     }
-    let report = bench(&args)?;
+    let report = session::run(&args)?;
     if args.json {
         println!("{}", report.json()?);
     } else {
@@ -148,227 +151,6 @@ pub(crate) fn run(args: BenchArgs) -> Result<(), BoxError> {
         0 => Ok(()),
         n => Err(format!("{n} requests failed").into()),
     }
-}
-
-fn bench(args: &BenchArgs) -> Result<Report, BoxError> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    let dir = tempfile::Builder::new()
-        .prefix("strongroom-bench-")
-        .tempdir()?;
-    let mut ops: Vec<Op> = Vec::new();
-    for op in &args.ops {
-        if !ops.contains(op) {
-            ops.push(*op);
-        }
-    }
-    let plaintext: Vec<u8> = (0..args.plaintext_bytes).map(|i| i as u8).collect();
-    let mut results = Vec::new();
-    if ops.contains(&Op::Baseline) {
-        let creds = Arc::new(random_credentials(&args.region)?);
-        let mut server = ChildServer::start(baseline_command()?, &dir.path().join("baseline.log"))?;
-        let load = load_of(args, &server.authority, creds, Some(server.pid()));
-        let body = encrypt_body("00000000-0000-4000-8000-000000000000", &plaintext)?;
-        let template = RequestTemplate::new(&server.authority, "Encrypt", body);
-        let outcome = runtime.block_on(load::drive(&load, template));
-        results.push(Row::new(Op::Baseline.name(), outcome));
-        server.stop()?;
-    }
-    let kms_ops: Vec<Op> = ops.into_iter().filter(|&o| o != Op::Baseline).collect();
-    if !kms_ops.is_empty() {
-        let (mut server, authority, creds) = match &args.endpoint {
-            Some(url) => (None, child::authority_of(url)?, endpoint_credentials(args)?),
-            None => {
-                let creds = random_credentials(&args.region)?;
-                let s = ChildServer::start(
-                    server_command(dir.path(), &creds)?,
-                    &dir.path().join("server.log"),
-                )?;
-                let authority = s.authority.clone();
-                (Some(s), authority, creds)
-            }
-        };
-        let creds = Arc::new(creds);
-        let pid = server.as_ref().map(ChildServer::pid);
-        let load = load_of(args, &authority, Arc::clone(&creds), pid);
-        let fixture = runtime.block_on(Fixture::create(&authority, &creds, &plaintext))?;
-        for op in kms_ops {
-            let template = fixture.template(&authority, op, &plaintext)?;
-            let outcome = runtime.block_on(load::drive(&load, template));
-            results.push(Row::new(op.name(), outcome));
-        }
-        if let Some(s) = server.as_mut() {
-            s.stop()?;
-        }
-    }
-    let mut report = Report {
-        machine: Machine {
-            nproc: std::thread::available_parallelism().map_or(1, usize::from),
-            connections: usize::from(args.connections),
-            duration_s: args.duration.as_secs_f64(),
-            warmup_s: args.warmup.as_secs_f64(),
-            plaintext_bytes: plaintext.len(),
-            server: args.endpoint.clone().unwrap_or_else(|| "child".to_owned()),
-        },
-        results,
-    };
-    report.compute_ratios(Op::Baseline.name());
-    Ok(report)
-}
-
-fn load_of(args: &BenchArgs, authority: &str, creds: Arc<Credentials>, pid: Option<u32>) -> Load {
-    Load {
-        authority: authority.into(),
-        creds,
-        connections: usize::from(args.connections),
-        warmup: args.warmup,
-        duration: args.duration,
-        server_pid: pid,
-    }
-}
-
-fn baseline_command() -> Result<Command, BoxError> {
-    let mut c = Command::new(std::env::current_exe()?);
-    c.args(["bench", "--serve-baseline", "--listen", "127.0.0.1:0"]);
-    Ok(c)
-}
-
-/// `strongroom serve --dev` on a fresh data directory, with the bench's credentials. The
-/// secret goes through the environment, not the command line other users can read.
-fn server_command(dir: &Path, creds: &Credentials) -> Result<Command, BoxError> {
-    let mut c = Command::new(std::env::current_exe()?);
-    c.arg("serve")
-        .arg("--dev")
-        .arg("--data-dir")
-        .arg(dir.join("data"))
-        .args(["--listen", "127.0.0.1:0", "--dev-access-key-id"])
-        .arg(&creds.access_key_id);
-    let secret = std::str::from_utf8(creds.secret_access_key.expose())?;
-    c.env("STRONGROOM_DEV_SECRET_ACCESS_KEY", secret);
-    Ok(c)
-}
-
-/// Fresh AWS-shaped credentials for a server the bench starts: nobody else can use that
-/// server while it runs.
-fn random_credentials(region: &str) -> Result<Credentials, BoxError> {
-    const ID: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-    const SECRET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let raw = strongroom_crypto::random::secret_bytes(&SystemRandom, 56)?;
-    let (id_raw, secret_raw) = raw.expose().split_at(16);
-    // Both alphabet sizes divide 256, so every character is equally likely.
-    let id: String = "AKIA"
-        .chars()
-        .chain(id_raw.iter().map(|b| char::from(ID[usize::from(b % 32)])))
-        .collect();
-    let secret = secret_raw
-        .iter()
-        .map(|b| SECRET[usize::from(b % 64)])
-        .collect();
-    Ok(Credentials {
-        access_key_id: id,
-        secret_access_key: SecretBytes::new(secret),
-        region: region.to_owned(),
-    })
-}
-
-fn endpoint_credentials(args: &BenchArgs) -> Result<Credentials, BoxError> {
-    let id = args
-        .access_key_id
-        .clone()
-        .ok_or("--endpoint needs --access-key-id")?;
-    let secret = args
-        .secret_access_key
-        .as_ref()
-        .ok_or("--endpoint needs --secret-access-key or AWS_SECRET_ACCESS_KEY")?;
-    Ok(Credentials {
-        access_key_id: id,
-        secret_access_key: SecretBytes::new(secret.0.expose().clone()),
-        region: args.region.clone(),
-    })
-}
-
-fn encrypt_body(key_id: &str, plaintext: &[u8]) -> Result<Vec<u8>, BoxError> {
-    use base64::Engine as _;
-    let b64 = base64::engine::general_purpose::STANDARD.encode(plaintext);
-    Ok(serde_json::to_vec(
-        &serde_json::json!({ "KeyId": key_id, "Plaintext": b64 }),
-    )?)
-}
-
-/// What the KMS workloads need before they start: a key, and a ciphertext to decrypt.
-#[derive(Debug)]
-struct Fixture {
-    key_id: String,
-    ciphertext: String,
-}
-
-impl Fixture {
-    async fn create(
-        authority: &str,
-        creds: &Credentials,
-        plaintext: &[u8],
-    ) -> Result<Self, BoxError> {
-        let mut conn = Connection::connect(authority)
-            .await
-            .map_err(|e| format!("cannot connect to {authority}: {e}"))?;
-        let created = call(&mut conn, authority, creds, "CreateKey", b"{}".to_vec()).await?;
-        let key_id = created["KeyMetadata"]["KeyId"]
-            .as_str()
-            .ok_or("CreateKey answered without KeyMetadata.KeyId")?
-            .to_owned();
-        let body = encrypt_body(&key_id, plaintext)?;
-        let encrypted = call(&mut conn, authority, creds, "Encrypt", body).await?;
-        let ciphertext = encrypted["CiphertextBlob"]
-            .as_str()
-            .ok_or("Encrypt answered without CiphertextBlob")?
-            .to_owned();
-        Ok(Self { key_id, ciphertext })
-    }
-
-    fn template(
-        &self,
-        authority: &str,
-        op: Op,
-        plaintext: &[u8],
-    ) -> Result<RequestTemplate, BoxError> {
-        let (operation, body) = match op {
-            Op::Baseline | Op::Encrypt => ("Encrypt", encrypt_body(&self.key_id, plaintext)?),
-            Op::Decrypt => (
-                "Decrypt",
-                serde_json::to_vec(&serde_json::json!({ "CiphertextBlob": self.ciphertext }))?,
-            ),
-            Op::GenerateDataKey => (
-                "GenerateDataKey",
-                serde_json::to_vec(
-                    &serde_json::json!({ "KeyId": self.key_id, "KeySpec": "AES_256" }),
-                )?,
-            ),
-        };
-        Ok(RequestTemplate::new(authority, operation, body))
-    }
-}
-
-/// One signed request outside the measured load, answered with 200 and a JSON body.
-async fn call(
-    conn: &mut Connection,
-    authority: &str,
-    creds: &Credentials,
-    operation: &str,
-    body: Vec<u8>,
-) -> Result<serde_json::Value, BoxError> {
-    let mut request = Vec::new();
-    RequestTemplate::new(authority, operation, body).render(
-        creds,
-        load::unix_now(),
-        &mut request,
-    )?;
-    let resp = conn.round_trip(&request).await?;
-    if resp.status != 200 {
-        let text = String::from_utf8_lossy(resp.body);
-        return Err(format!("{operation} failed with HTTP {}: {text}", resp.status).into());
-    }
-    Ok(serde_json::from_slice(resp.body)?)
 }
 
 #[cfg(test)]
@@ -457,22 +239,6 @@ mod tests {
     fn secrets_do_not_print() {
         let a = parse(&["--secret-access-key", "sentinel-secret"]).unwrap();
         assert!(!format!("{a:?}").contains("sentinel-secret"));
-        let c = random_credentials("us-east-1").unwrap();
-        assert!(
-            !format!("{c:?}").contains(std::str::from_utf8(c.secret_access_key.expose()).unwrap())
-        );
-    }
-
-    #[test]
-    fn random_credentials_are_valid_and_fresh() {
-        let a = random_credentials("eu-west-1").unwrap();
-        let b = random_credentials("eu-west-1").unwrap();
-        assert!(strongroom_core::identity::valid_access_key_id(
-            &a.access_key_id
-        ));
-        assert_eq!(a.secret_access_key.expose().len(), 40);
-        assert_ne!(a.access_key_id, b.access_key_id);
-        assert_ne!(a.secret_access_key.expose(), b.secret_access_key.expose());
-        assert_eq!(a.region, "eu-west-1");
+        assert_eq!(a.secret_access_key.unwrap().expose(), b"sentinel-secret");
     }
 }
