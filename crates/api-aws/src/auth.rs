@@ -2,12 +2,61 @@
 //! look up the access key, verify. Produces the [`RequestContext`] every operation acts in.
 
 use crate::{ApiError, AwsApi, Request};
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock, Weak};
 use strongroom_core::ids::Region;
 use strongroom_service::RequestContext;
-use strongroom_sigv4::Endpoint;
+use strongroom_service::cache::CachedCredential;
+use strongroom_sigv4::{Authorization, Endpoint, SigningKey};
 
 /// The SigV4 signing name of KMS.
 const SERVICE: &str = "kms";
+
+/// The most signing keys kept; the map is emptied when full.
+const MAX_SIGNING_KEYS: usize = 4096;
+
+/// Signing keys derived per access key and credential scope: deriving one costs four HMACs and
+/// a key is good for a whole day, so it is derived once per day, region and access key.
+///
+/// Each entry remembers the credential it was derived from; when the service replaces a
+/// credential (a new secret), the entry no longer matches and is derived again.
+#[derive(Debug, Default)]
+pub(crate) struct SigningKeys(RwLock<HashMap<String, SigningKeyEntry>>);
+
+#[derive(Debug)]
+struct SigningKeyEntry {
+    credential: Weak<CachedCredential>,
+    key: Arc<SigningKey>,
+}
+
+impl SigningKeys {
+    fn get(&self, cred: &Arc<CachedCredential>, auth: &Authorization) -> Arc<SigningKey> {
+        let id = format!("{}/{}", auth.access_key_id(), auth.credential_scope());
+        if let Ok(map) = self.0.read()
+            && let Some(e) = map.get(&id)
+            && std::ptr::eq(e.credential.as_ptr(), Arc::as_ptr(cred))
+        {
+            return Arc::clone(&e.key);
+        }
+        let key = Arc::new(SigningKey::derive(
+            cred.secret.expose(),
+            auth.scope_date(),
+            auth.region(),
+            auth.service(),
+        ));
+        if let Ok(mut map) = self.0.write() {
+            if map.len() >= MAX_SIGNING_KEYS {
+                map.clear();
+            }
+            let entry = SigningKeyEntry {
+                credential: Arc::downgrade(cred),
+                key: Arc::clone(&key),
+            };
+            map.insert(id, entry);
+        }
+        key
+    }
+}
 
 impl AwsApi {
     pub(crate) async fn authenticate(&self, req: &Request<'_>) -> Result<RequestContext, ApiError> {
@@ -42,7 +91,8 @@ impl AwsApi {
             .await?
             .filter(|c| c.active)
             .ok_or(ApiError::UnrecognizedClient)?;
-        strongroom_sigv4::verify(req, &auth, &endpoint, cred.secret.expose(), now)
+        let key = self.signing_keys.get(&cred, &auth);
+        strongroom_sigv4::verify_with_key(req, &auth, &endpoint, &key, now)
             .map_err(ApiError::Signature)?;
         let partition = self.service.config().partition.clone();
         Ok(RequestContext::new(cred.caller.clone(), &partition, region))

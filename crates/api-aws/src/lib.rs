@@ -46,12 +46,19 @@ pub const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
 pub struct AwsApi {
     service: Service,
     config: ApiConfig,
+    signing_keys: std::sync::Arc<auth::SigningKeys>,
+    request_ids: std::sync::Arc<RequestIds>,
 }
 
 impl AwsApi {
     /// A front end for `service`.
     pub fn new(service: Service, config: ApiConfig) -> Self {
-        Self { service, config }
+        Self {
+            service,
+            config,
+            signing_keys: std::sync::Arc::default(),
+            request_ids: std::sync::Arc::new(RequestIds::new()),
+        }
     }
 
     fn clock(&self) -> &dyn Clock {
@@ -60,7 +67,7 @@ impl AwsApi {
 
     /// Handles one request end to end.
     pub async fn handle(&self, req: &Request<'_>) -> Response {
-        let request_id = uuid::Uuid::new_v4().to_string();
+        let request_id = self.request_ids.next();
         let result = self.handle_inner(req).await;
         match result {
             Ok(body) => Response {
@@ -96,10 +103,63 @@ impl AwsApi {
     }
 }
 
+/// Request ids: UUID-shaped, unique per process start (a random 64-bit prefix) and per request
+/// (a counter), so no random number is drawn per request.
+#[derive(Debug)]
+struct RequestIds {
+    prefix: [u8; 8],
+    counter: std::sync::atomic::AtomicU64,
+}
+
+impl RequestIds {
+    fn new() -> Self {
+        let prefix = strongroom_crypto::random::array(&strongroom_crypto::random::SystemRandom)
+            .unwrap_or_else(|_| {
+                // Without randomness, the start time still separates restarts.
+                let t = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_nanos());
+                (t as u64).to_be_bytes()
+            });
+        Self {
+            prefix,
+            counter: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    fn next(&self) -> String {
+        let n = self
+            .counter
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mut bytes = [0u8; 16];
+        bytes[..8].copy_from_slice(&self.prefix);
+        bytes[8..].copy_from_slice(&n.to_be_bytes());
+        uuid::Builder::from_random_bytes(bytes)
+            .into_uuid()
+            .to_string()
+    }
+}
+
 /// The first value of header `name` (case-insensitive), if it is valid UTF-8.
 pub(crate) fn header<'a>(headers: &[(&str, &'a [u8])], name: &str) -> Option<&'a str> {
     headers
         .iter()
         .find(|(n, _)| n.eq_ignore_ascii_case(name))
         .and_then(|(_, v)| std::str::from_utf8(v).ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_ids_are_unique_uuids() {
+        let ids = RequestIds::new();
+        let a = ids.next();
+        let b = ids.next();
+        assert_ne!(a, b);
+        assert!(uuid::Uuid::parse_str(&a).is_ok());
+        let other = RequestIds::new();
+        assert_ne!(other.next(), a, "a new process start gets a new prefix");
+    }
 }

@@ -47,8 +47,8 @@ pub use error::{
     DateHeader, DateMismatch, Error, IncompleteSignature, InvalidSignature, MAX_CLOCK_SKEW_SECS,
     ScopeMismatch,
 };
-pub use signing::{Signed, sign, signature};
-pub use verify::{Endpoint, verify};
+pub use signing::{Signed, SigningKey, sign, signature};
+pub use verify::{Endpoint, verify, verify_with_key};
 
 /// An HTTP request as the server received it, borrowed.
 ///

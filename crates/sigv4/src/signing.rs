@@ -17,11 +17,52 @@ use crate::canonical::{
 use crate::error::{Error, IncompleteSignature, InvalidSignature};
 use crate::time::{format_amz_date, parse_amz_date};
 
+/// The key derived from a secret access key for one credential scope
+/// (`date/region/service/aws4_request`). It is good for that scope only, so a server may
+/// cache it per access key for the day instead of deriving it (four HMACs) on every request.
+///
+/// A secret in its own right: wiped on drop, never printed.
+pub struct SigningKey {
+    scope: String,
+    key: KeyMaterial,
+}
+
+impl SigningKey {
+    /// Derives the signing key of `secret_access_key` for the scope `scope_date/region/service`.
+    pub fn derive(secret_access_key: &[u8], scope_date: &str, region: &str, service: &str) -> Self {
+        let mut seed = Vec::with_capacity(4 + secret_access_key.len());
+        seed.extend_from_slice(b"AWS4");
+        seed.extend_from_slice(secret_access_key);
+        let seed = SecretBytes::new(seed);
+        let k_date = KeyMaterial::new(hmac_sha256(seed.expose(), scope_date.as_bytes()));
+        let k_region = KeyMaterial::new(hmac_sha256(k_date.expose(), region.as_bytes()));
+        let k_service = KeyMaterial::new(hmac_sha256(k_region.expose(), service.as_bytes()));
+        let key = KeyMaterial::new(hmac_sha256(k_service.expose(), TERMINATOR.as_bytes()));
+        let scope = format!("{scope_date}/{region}/{service}/{TERMINATOR}");
+        Self { scope, key }
+    }
+
+    /// The credential scope this key signs for.
+    pub fn scope(&self) -> &str {
+        &self.scope
+    }
+
+    /// HMAC-SHA256 of a string to sign under this key.
+    pub fn sign(&self, string_to_sign: &str) -> [u8; 32] {
+        hmac_sha256(self.key.expose(), string_to_sign.as_bytes())
+    }
+}
+
+impl fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SigningKey")
+            .field("scope", &self.scope)
+            .finish_non_exhaustive()
+    }
+}
+
 /// The last step: HMAC-SHA256 of the string to sign under the key derived from the secret and
 /// the credential scope. Public so that tests can check it against published vectors alone.
-///
-/// The derived keys are secrets in their own right (each is good for a day), so every
-/// intermediate lives in a wrapper that wipes it on drop.
 pub fn signature(
     secret_access_key: &[u8],
     scope_date: &str,
@@ -29,15 +70,7 @@ pub fn signature(
     service: &str,
     string_to_sign: &str,
 ) -> [u8; 32] {
-    let mut seed = Vec::with_capacity(4 + secret_access_key.len());
-    seed.extend_from_slice(b"AWS4");
-    seed.extend_from_slice(secret_access_key);
-    let seed = SecretBytes::new(seed);
-    let k_date = KeyMaterial::new(hmac_sha256(seed.expose(), scope_date.as_bytes()));
-    let k_region = KeyMaterial::new(hmac_sha256(k_date.expose(), region.as_bytes()));
-    let k_service = KeyMaterial::new(hmac_sha256(k_region.expose(), service.as_bytes()));
-    let k_signing = KeyMaterial::new(hmac_sha256(k_service.expose(), TERMINATOR.as_bytes()));
-    hmac_sha256(k_signing.expose(), string_to_sign.as_bytes())
+    SigningKey::derive(secret_access_key, scope_date, region, service).sign(string_to_sign)
 }
 
 /// What a signed request must carry: send `authorization` as the `Authorization` header and

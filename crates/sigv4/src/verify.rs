@@ -13,7 +13,7 @@ use crate::canonical::{canonical_request, payload_hash, string_to_sign};
 use crate::error::{
     DateHeader, DateMismatch, Error, InvalidSignature, MAX_CLOCK_SKEW_SECS, ScopeMismatch,
 };
-use crate::signing::signature;
+use crate::signing::SigningKey;
 
 /// The service and regions this server answers for: what a credential scope must name.
 #[derive(Debug, Clone, Copy)]
@@ -98,6 +98,25 @@ pub fn verify(
     secret_access_key: &[u8],
     now_unix: i64,
 ) -> Result<(), Error> {
+    let key = SigningKey::derive(
+        secret_access_key,
+        &auth.scope_date,
+        &auth.region,
+        &auth.service,
+    );
+    verify_with_key(req, auth, endpoint, &key, now_unix)
+}
+
+/// [`verify`] with a signing key the caller derived (and may have cached) for this access key.
+/// A key for another scope than the request's fails as a mismatch, so a stale cache entry can
+/// only refuse, never accept.
+pub fn verify_with_key(
+    req: &Request<'_>,
+    auth: &Authorization,
+    endpoint: &Endpoint<'_>,
+    key: &SigningKey,
+    now_unix: i64,
+) -> Result<(), Error> {
     auth.check(endpoint, now_unix)?;
     let body_hash = payload_hash(req.body);
     if let Some(claimed) = auth.content_sha256()
@@ -105,17 +124,14 @@ pub fn verify(
     {
         return Err(InvalidSignature::ContentSha256Mismatch.into());
     }
+    let scope = auth.credential_scope();
+    if key.scope() != scope {
+        return Err(InvalidSignature::Mismatch.into());
+    }
     let names: Vec<&str> = auth.signed_headers().collect();
     let creq = canonical_request(req, &names, &body_hash)?;
-    let sts = string_to_sign(&auth.amz_date, &auth.credential_scope(), &creq);
-    let expected = signature(
-        secret_access_key,
-        &auth.scope_date,
-        &auth.region,
-        &auth.service,
-        &sts,
-    );
-    if constant_time_eq(&expected, &auth.signature) {
+    let sts = string_to_sign(&auth.amz_date, &scope, &creq);
+    if constant_time_eq(&key.sign(&sts), &auth.signature) {
         Ok(())
     } else {
         Err(InvalidSignature::Mismatch.into())

@@ -6,7 +6,10 @@ mod common;
 
 use common::*;
 use proptest::prelude::*;
-use strongroom_sigv4::{Error, IncompleteSignature, InvalidSignature, parse, sign, verify};
+use strongroom_sigv4::{
+    Endpoint, Error, IncompleteSignature, InvalidSignature, SigningKey, parse, sign, verify,
+    verify_with_key,
+};
 
 const T: i64 = SUITE_TIME;
 
@@ -25,6 +28,34 @@ fn a_signed_kms_request_verifies() {
         "20150830/us-east-1/kms/aws4_request"
     );
     assert_eq!(auth.security_token(), None);
+}
+
+#[test]
+fn a_cached_signing_key_verifies_only_for_its_own_scope() {
+    let req = signed(kms_request(), T);
+    let auth = req.with(parse).unwrap();
+    let endpoint = Endpoint {
+        service: "kms",
+        regions: &["us-east-1"],
+    };
+    let right = SigningKey::derive(SECRET, "20150830", "us-east-1", "kms");
+    assert_eq!(right.scope(), auth.credential_scope());
+    assert_eq!(
+        req.with(|r| verify_with_key(r, &auth, &endpoint, &right, T)),
+        Ok(())
+    );
+    let mismatch = Err(Error::InvalidSignature(InvalidSignature::Mismatch));
+    for wrong in [
+        SigningKey::derive(SECRET, "20150831", "us-east-1", "kms"),
+        SigningKey::derive(SECRET, "20150830", "eu-west-1", "kms"),
+        SigningKey::derive(b"another secret", "20150830", "us-east-1", "kms"),
+    ] {
+        assert_eq!(
+            req.with(|r| verify_with_key(r, &auth, &endpoint, &wrong, T)),
+            mismatch
+        );
+    }
+    assert!(!format!("{right:?}").contains("key:"));
 }
 
 #[test]

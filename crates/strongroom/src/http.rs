@@ -2,9 +2,8 @@
 //! `GET /healthz`, with graceful shutdown on SIGTERM and SIGINT.
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use strongroom_api_aws::{AwsApi, CONTENT_TYPE, Request};
@@ -18,7 +17,6 @@ pub(crate) fn router(api: AwsApi) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .fallback(kms)
-        .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(api)
 }
 
@@ -26,21 +24,23 @@ async fn healthz() -> &'static str {
     "ok\n"
 }
 
-async fn kms(
-    State(api): State<AwsApi>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let pairs: Vec<(&str, &[u8])> = headers
+async fn kms(State(api): State<AwsApi>, request: axum::extract::Request) -> Response {
+    // Taking the request whole (rather than the HeaderMap extractor, which clones every
+    // header) keeps the hot path to one header vector per request.
+    let (parts, body) = request.into_parts();
+    let body = match axum::body::to_bytes(body, MAX_BODY).await {
+        Ok(b) => b,
+        Err(_) => return too_large(),
+    };
+    let pairs: Vec<(&str, &[u8])> = parts
+        .headers
         .iter()
         .map(|(n, v)| (n.as_str(), v.as_bytes()))
         .collect();
     let req = Request {
-        method: method.as_str(),
-        path: uri.path(),
-        query: uri.query().unwrap_or(""),
+        method: parts.method.as_str(),
+        path: parts.uri.path(),
+        query: parts.uri.query().unwrap_or(""),
         headers: &pairs,
         body: &body,
     };
@@ -52,6 +52,17 @@ async fn kms(
     if let Ok(v) = HeaderValue::from_str(&resp.request_id) {
         h.insert("x-amzn-requestid", v);
     }
+    out
+}
+
+/// The answer to a body over [`MAX_BODY`], in AWS's error shape.
+fn too_large() -> Response {
+    let (code, status, message) = strongroom_api_aws::ApiError::TooLarge.parts();
+    let body = format!(r#"{{"__type":"{code}","message":"{message}"}}"#);
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::PAYLOAD_TOO_LARGE);
+    let mut out = (status, body).into_response();
+    out.headers_mut()
+        .insert("content-type", HeaderValue::from_static(CONTENT_TYPE));
     out
 }
 

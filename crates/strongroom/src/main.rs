@@ -7,6 +7,11 @@ mod http;
 mod serve;
 
 use clap::{Parser, Subcommand};
+
+/// mimalloc: the request path allocates many small short-lived buffers, which glibc's malloc
+/// served at about 14% of server CPU in the Encrypt benchmark (docs/BENCHMARKS.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::process::ExitCode;
 
 /// Strongroom: a self-hosted key management service that speaks the AWS KMS API.

@@ -9,7 +9,7 @@ use strongroom_core::ciphertext::{self, HEADER_LEN, Header, OVERHEAD};
 use strongroom_core::context::EncryptionContext;
 use strongroom_core::ids::{KeyId, KeyRef};
 use strongroom_core::key::{DataKeySpec, EncryptionAlgorithm, KeySpec, KeyUsage};
-use strongroom_crypto::aead;
+use strongroom_crypto::aead::{self, NONCE_LEN, SALT_LEN};
 use strongroom_crypto::secret::SecretBytes;
 
 /// How many bytes of data key to generate.
@@ -129,11 +129,16 @@ impl Service {
             tracing::error!(key = %key.key.arn, version, "current key material version missing");
             KmsError::Internal
         })?;
+        // Salt and nonce from one call to the random source.
+        let r: [u8; SALT_LEN + NONCE_LEN] = self.random()?;
+        let (mut salt, mut nonce) = ([0u8; SALT_LEN], [0u8; NONCE_LEN]);
+        salt.copy_from_slice(&r[..SALT_LEN]);
+        nonce.copy_from_slice(&r[SALT_LEN..]);
         let header = Header {
             key_id: key.key.id,
             version,
-            salt: self.random()?,
-            nonce: self.random()?,
+            salt,
+            nonce,
         };
         let mut blob = Vec::with_capacity(OVERHEAD + plaintext.len() + context.canonical_len());
         header.write(&mut blob);
