@@ -52,6 +52,13 @@ pub(crate) async fn dispatch(
         O::GetKeyPolicy => ops::policy::get_key_policy(c).await,
         O::PutKeyPolicy => ops::policy::put_key_policy(c).await,
         O::ListKeyPolicies => ops::policy::list_key_policies(c).await,
+        O::EnableKeyRotation => ops::lifecycle::enable_key_rotation(c).await,
+        O::DisableKeyRotation => ops::lifecycle::disable_key_rotation(c).await,
+        O::GetKeyRotationStatus => ops::lifecycle::get_key_rotation_status(c).await,
+        O::RotateKeyOnDemand => ops::lifecycle::rotate_key_on_demand(c).await,
+        O::ListKeyRotations => ops::lifecycle::list_key_rotations(c).await,
+        O::ScheduleKeyDeletion => ops::lifecycle::schedule_key_deletion(c).await,
+        O::CancelKeyDeletion => ops::lifecycle::cancel_key_deletion(c).await,
         other => Err(KmsError::UnsupportedOperation(format!(
             "{} is not supported by this server yet.",
             other.name()

@@ -22,6 +22,9 @@ use strongroom_service::Service;
 pub struct ApiConfig {
     /// Regions served; empty means any region named in a credential scope (dev mode).
     pub regions: Vec<String>,
+    /// The clock SigV4's time window is checked against: always the real time, even when the
+    /// service's own clock is moved by the dev server's test-only clock control.
+    pub auth_clock: std::sync::Arc<dyn Clock>,
 }
 
 /// A request as the front end needs it: the same view SigV4 verification reads.
@@ -62,7 +65,7 @@ impl AwsApi {
     }
 
     fn clock(&self) -> &dyn Clock {
-        self.service.clock()
+        self.config.auth_clock.as_ref()
     }
 
     /// Handles one request end to end.

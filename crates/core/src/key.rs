@@ -149,6 +149,34 @@ impl DataKeySpec {
     }
 }
 
+wire_enum!(
+    /// How a key material version came to be.
+    RotationType {
+        /// By the scheduler, on the key's rotation period.
+        Automatic = "AUTOMATIC",
+        /// By RotateKeyOnDemand.
+        OnDemand = "ON_DEMAND",
+    }
+);
+
+/// Automatic rotation of a key, when enabled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RotationSchedule {
+    /// Days between rotations, 90–2560.
+    pub period_days: u32,
+    /// When the scheduler rotates next.
+    pub next_rotation_at: Timestamp,
+}
+
+/// A scheduled deletion: the key is destroyed at `deletion_date` unless cancelled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScheduledDeletion {
+    /// When the key and its material are destroyed.
+    pub deletion_date: Timestamp,
+    /// The waiting period it was scheduled with, 7–30 days.
+    pub pending_window_days: u32,
+}
+
 /// Maximum number of tags on one key (AWS's quota).
 pub const MAX_TAGS_PER_KEY: usize = 50;
 
@@ -184,6 +212,12 @@ pub struct Key {
     pub tags: BTreeMap<String, String>,
     /// The key policy document, as the customer wrote it.
     pub policy: String,
+    /// Automatic rotation, when enabled.
+    pub rotation: Option<RotationSchedule>,
+    /// How many on-demand rotations the key has had (AWS limits them per key).
+    pub on_demand_rotations: u32,
+    /// The scheduled deletion, while the key is pending deletion.
+    pub deletion: Option<ScheduledDeletion>,
 }
 
 impl Key {
@@ -215,6 +249,8 @@ pub struct KeyVersion {
     pub created_at: Timestamp,
     /// The material, encrypted under the root key. Never plaintext.
     pub wrapped_material: Vec<u8>,
+    /// How this version was made: `None` for the key's first material, else the rotation.
+    pub rotation_type: Option<RotationType>,
 }
 
 /// The associated data that binds wrapped key material to its key ARN and version.

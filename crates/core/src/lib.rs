@@ -13,6 +13,7 @@ pub mod error;
 pub mod identity;
 pub mod ids;
 pub mod key;
+pub mod lifecycle;
 pub mod operation;
 pub mod state;
 pub mod time;

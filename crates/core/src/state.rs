@@ -97,6 +97,30 @@ impl KeyState {
         }
     }
 
+    /// ScheduleKeyDeletion: any state but pending deletion (of the key or its replica) moves to
+    /// PendingDeletion.
+    pub fn schedule_deletion(self, arn: &str) -> Result<Self, KmsError> {
+        match self {
+            Self::PendingDeletion
+            | Self::PendingReplicaDeletion
+            | Self::Creating
+            | Self::Updating => Err(self.invalid(arn)),
+            Self::Enabled | Self::Disabled | Self::PendingImport | Self::Unavailable => {
+                Ok(Self::PendingDeletion)
+            }
+        }
+    }
+
+    /// CancelKeyDeletion: PendingDeletion becomes Disabled; other states refuse.
+    pub fn cancel_deletion(self, arn: &str) -> Result<Self, KmsError> {
+        match self {
+            Self::PendingDeletion => Ok(Self::Disabled),
+            _ => Err(KmsError::InvalidState(format!(
+                "{arn} is not pending deletion."
+            ))),
+        }
+    }
+
     /// May the key's metadata (description, tags, aliases, policy) be changed? AWS allows it in
     /// every state except pending deletion of the key or its replica, and unavailable only for
     /// some; we refuse while the key is on its way out.

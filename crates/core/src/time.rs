@@ -58,6 +58,34 @@ impl Clock for ManualClock {
     }
 }
 
+/// The system clock plus an offset that only moves forward: the dev server's test-only clock
+/// control (`--dev-clock-control`) advances it so that rotation periods, deletion windows and
+/// expiries can be tested without waiting. Production servers use [`SystemClock`].
+#[derive(Debug, Default)]
+pub struct OffsetClock(std::sync::atomic::AtomicI64);
+
+impl OffsetClock {
+    /// A clock showing the system time.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Moves the clock forward by `millis` (negative values are ignored: time never goes back).
+    pub fn advance(&self, millis: i64) {
+        if millis > 0 {
+            self.0
+                .fetch_add(millis, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+}
+
+impl Clock for OffsetClock {
+    fn now(&self) -> Timestamp {
+        let offset = self.0.load(std::sync::atomic::Ordering::SeqCst);
+        Timestamp(SystemClock.now().0.saturating_add(offset))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -69,6 +97,17 @@ mod tests {
         c.advance(2_500);
         assert_eq!(c.now().unix_seconds(), 3);
         assert!((c.now().unix_seconds_f64() - 3.5).abs() < 1e-9);
+    }
+
+    #[test]
+    fn offset_clock_only_moves_forward() {
+        let c = OffsetClock::new();
+        let before = SystemClock.now();
+        c.advance(86_400_000);
+        c.advance(-10_000_000_000);
+        let now = c.now();
+        assert!(now.0 >= before.0 + 86_400_000);
+        assert!(now.0 < before.0 + 2 * 86_400_000);
     }
 
     #[test]

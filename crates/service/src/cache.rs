@@ -77,6 +77,12 @@ impl<K: Eq + Hash, V: Clone> EpochMap<K, V> {
         }
     }
 
+    fn clear(&self) {
+        if let Ok(mut m) = self.map.write() {
+            m.clear();
+        }
+    }
+
     fn remove(&self, k: &K) {
         if let Ok(mut m) = self.map.write() {
             m.remove(k);
@@ -122,6 +128,12 @@ impl Caches {
     pub(crate) fn invalidate_alias(&self, k: &String) {
         self.epoch.fetch_add(1, Ordering::SeqCst);
         self.aliases.remove(k);
+    }
+
+    /// Forgets every alias (after a key and all its aliases were destroyed).
+    pub(crate) fn invalidate_all_aliases(&self) {
+        self.epoch.fetch_add(1, Ordering::SeqCst);
+        self.aliases.clear();
     }
 
     /// Forgets an access key after a committed change to it.

@@ -13,6 +13,7 @@ pub mod cache;
 mod identity;
 pub mod ops;
 mod resolve;
+pub mod scheduler;
 mod store_call;
 
 pub use identity::{Caller, DevCredentials};

@@ -23,6 +23,7 @@ use strongroom_core::alias::Alias;
 use strongroom_core::identity::{AccessKey, Account};
 use strongroom_core::ids::{AccountId, AliasName, KeyId, Region};
 use strongroom_core::key::{Key, KeyVersion};
+use strongroom_core::time::Timestamp;
 
 /// A value as read from the store, with the revision a later write must expect.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,6 +56,14 @@ pub enum Write {
     /// Add a key material version. Versions are never changed; adding an existing
     /// (key, version) pair is a conflict.
     AddKeyVersion(KeyVersion),
+    /// Destroy a key: the key record, its tags, every material version, and every alias that
+    /// points at it. The key must be at `revision`.
+    DeleteKey {
+        /// The key.
+        id: KeyId,
+        /// The revision that must be there now.
+        revision: u64,
+    },
     /// Create or update an alias.
     PutAlias {
         /// The new record.
@@ -156,6 +165,33 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         after: Option<&AliasName>,
         limit: usize,
     ) -> Result<Vec<Alias>, StoreError>;
+
+    /// Keys (in any account and region) whose automatic rotation is due at `now`: enabled
+    /// keys with a next rotation date at or before `now`, earliest first.
+    fn list_keys_due_for_rotation(
+        &self,
+        now: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<KeyId>, StoreError>;
+
+    /// Keys (in any account and region) pending deletion whose deletion date is at or before
+    /// `now`, earliest first.
+    fn list_keys_due_for_deletion(
+        &self,
+        now: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<KeyId>, StoreError>;
+
+    /// Takes or renews the lease `name` for `holder` until `until`, if it is free, expired at
+    /// `now`, or already held by `holder`. Returns whether `holder` holds it now. Nodes sharing
+    /// a store use leases so that background work runs on one node at a time.
+    fn try_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now: Timestamp,
+        until: Timestamp,
+    ) -> Result<bool, StoreError>;
 
     /// One account.
     fn get_account(&self, id: &AccountId) -> Result<Option<Account>, StoreError>;

@@ -91,12 +91,16 @@ fn crash_transaction(n: u64) -> Result<(KeyId, Transaction), Failure> {
         current_version: 1,
         tags: [("n".to_owned(), n.to_string())].into(),
         policy: "{}".to_owned(),
+        rotation: None,
+        on_demand_rotations: 0,
+        deletion: None,
     };
     let version = KeyVersion {
         key_id: id,
         version: 1,
         created_at: key.created_at,
         wrapped_material: vec![0xa5; 60],
+        rotation_type: None,
     };
     let alias = Alias {
         account,

@@ -6,18 +6,67 @@ use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use std::sync::Arc;
 use strongroom_api_aws::{AwsApi, CONTENT_TYPE, Request};
+use strongroom_core::time::{Clock as _, OffsetClock};
+use strongroom_service::Service;
 
 /// The largest request body accepted. The largest legitimate KMS request is a PutKeyPolicy with
 /// a 32 KB policy, JSON-escaped; 1 MiB leaves ample room and bounds memory per request.
 pub(crate) const MAX_BODY: usize = 1 << 20;
 
-/// The router serving the AWS KMS API on `POST /` and health on `GET /healthz`.
-pub(crate) fn router(api: AwsApi) -> Router {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .fallback(kms)
-        .with_state(api)
+/// The test-only clock control of a dev server (`--dev-clock-control`).
+#[derive(Debug, Clone)]
+pub(crate) struct ClockControl {
+    pub(crate) clock: Arc<OffsetClock>,
+    pub(crate) service: Service,
+}
+
+/// The router serving the AWS KMS API on `POST /` and health on `GET /healthz`, plus the
+/// clock control when the dev server was started with it.
+pub(crate) fn router(api: AwsApi, control: Option<ClockControl>) -> Router {
+    let mut r = Router::new().route("/healthz", get(healthz));
+    if let Some(c) = control {
+        let clock = Router::new()
+            .route("/_strongroom/clock", get(clock_now).post(clock_advance))
+            .with_state(c);
+        r = r.merge(clock);
+    }
+    r.fallback(kms).with_state(api)
+}
+
+#[derive(serde::Deserialize)]
+struct Advance {
+    advance_seconds: i64,
+}
+
+async fn clock_now(State(c): State<ClockControl>) -> Response {
+    let now = c.clock.now().unix_seconds_f64();
+    (StatusCode::OK, format!(r#"{{"now":{now}}}"#)).into_response()
+}
+
+/// Moves the service clock forward, then runs due background work at once, so a test sees
+/// its effect when the call returns.
+async fn clock_advance(State(c): State<ClockControl>, body: axum::body::Bytes) -> Response {
+    let Ok(a) = serde_json::from_slice::<Advance>(&body) else {
+        return (
+            StatusCode::BAD_REQUEST,
+            "expected {\"advance_seconds\": N}\n",
+        )
+            .into_response();
+    };
+    c.clock.advance(a.advance_seconds.saturating_mul(1000));
+    match c.service.run_due_work().await {
+        Ok(done) => {
+            let now = c.clock.now().unix_seconds_f64();
+            let body = format!(
+                r#"{{"now":{now},"rotated":{},"deleted":{}}}"#,
+                done.rotated, done.deleted
+            );
+            (StatusCode::OK, body).into_response()
+        }
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    }
 }
 
 async fn healthz() -> &'static str {

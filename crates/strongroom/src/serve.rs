@@ -6,9 +6,10 @@ use clap::Args;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 use strongroom_api_aws::{ApiConfig, AwsApi};
 use strongroom_core::ids::AccountId;
-use strongroom_core::time::SystemClock;
+use strongroom_core::time::{Clock, OffsetClock, SystemClock};
 use strongroom_crypto::random::SystemRandom;
 use strongroom_crypto::seal::{DevFileSeal, Seal};
 use strongroom_service::{Config, Service};
@@ -41,6 +42,14 @@ pub(crate) struct ServeArgs {
         hide_env_values = true
     )]
     dev_secret_access_key: Option<String>,
+    /// TEST ONLY: serve `POST /_strongroom/clock` ({"advance_seconds": N}), which moves the
+    /// service's clock forward and runs due background work, so rotation periods and deletion
+    /// windows can be tested without waiting. Signatures are still checked against real time.
+    #[arg(long, requires = "dev")]
+    dev_clock_control: bool,
+    /// How often background work (due rotations, ended deletion windows) runs.
+    #[arg(long, default_value = "10", value_name = "SECONDS")]
+    scheduler_interval: u64,
 }
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -77,11 +86,21 @@ async fn serve_dev(args: ServeArgs) -> Result<(), BoxError> {
     tracing::warn!("{}; never use dev mode for real keys", seal.describe());
     let root = seal.unseal(&SystemRandom)?;
     let store = SqliteStore::open(&dir.join("strongroom.db"))?;
+    // The service's clock moves only under the test-only clock control; SigV4 always checks
+    // real time.
+    let test_clock = args.dev_clock_control.then(|| Arc::new(OffsetClock::new()));
+    let clock: Arc<dyn Clock> = match &test_clock {
+        Some(c) => {
+            tracing::warn!("test-only clock control is ON: POST /_strongroom/clock moves time");
+            Arc::clone(c) as Arc<dyn Clock>
+        }
+        None => Arc::new(SystemClock),
+    };
     let service = Service::new(
         Arc::new(store),
         root,
         Arc::new(SystemRandom),
-        Arc::new(SystemClock),
+        clock,
         Config::default(),
     );
     let requested = dev::requested_credentials(args.dev_access_key_id, args.dev_secret_access_key);
@@ -93,15 +112,24 @@ async fn serve_dev(args: ServeArgs) -> Result<(), BoxError> {
     dev::write_credentials_file(&dir.join("dev-credentials.env"), &env)?;
     print_banner(&env, dir);
     tracing::info!(%addr, data_dir = %dir.display(), "listening");
+    let node = format!("{}-{}", std::process::id(), addr);
+    let scheduler =
+        service.spawn_scheduler(node, Duration::from_secs(args.scheduler_interval.max(1)));
+    let control = test_clock.map(|clock| crate::http::ClockControl {
+        clock,
+        service: service.clone(),
+    });
     let api = AwsApi::new(
         service,
         ApiConfig {
             regions: Vec::new(),
+            auth_clock: Arc::new(SystemClock),
         },
     );
-    axum::serve(listener, crate::http::router(api))
+    axum::serve(listener, crate::http::router(api, control))
         .with_graceful_shutdown(crate::http::shutdown_signal())
         .await?;
+    scheduler.abort();
     tracing::info!("stopped");
     Ok(())
 }

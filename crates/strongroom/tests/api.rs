@@ -42,6 +42,7 @@ async fn harness() -> Harness {
             svc,
             ApiConfig {
                 regions: Vec::new(),
+                auth_clock: Arc::new(SystemClock),
             },
         ),
         _dir: dir,

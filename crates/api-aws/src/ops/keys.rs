@@ -83,6 +83,10 @@ pub(crate) struct KeyMetadata<'a> {
     encryption_algorithms: Vec<&'static str>,
     multi_region: bool,
     current_key_material_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    deletion_date: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pending_deletion_window_in_days: Option<u32>,
 }
 
 impl<'a> KeyMetadata<'a> {
@@ -107,6 +111,8 @@ impl<'a> KeyMetadata<'a> {
                 .collect(),
             multi_region: false,
             current_key_material_id: key_material_id(&k.id, k.current_version),
+            deletion_date: k.deletion.map(|d| d.deletion_date.unix_seconds_f64()),
+            pending_deletion_window_in_days: k.deletion.map(|d| d.pending_window_days),
         }
     }
 }

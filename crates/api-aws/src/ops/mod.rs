@@ -4,6 +4,7 @@
 pub(crate) mod aliases;
 pub(crate) mod crypto;
 pub(crate) mod keys;
+pub(crate) mod lifecycle;
 pub(crate) mod policy;
 pub(crate) mod tags;
 

@@ -64,17 +64,6 @@ impl Service {
         let id = KeyId::from_random(self.random()?);
         let arn = ctx.scope.key_arn(&id);
         let now = self.clock().now();
-        let material: [u8; 32] = self.random()?;
-        let material = strongroom_crypto::secret::KeyMaterial::new(material);
-        let wrapped = self
-            .inner
-            .root
-            .wrap(
-                self.inner.rng.as_ref(),
-                &material_aad(&arn, 1),
-                material.expose(),
-            )
-            .map_err(|_| KmsError::Internal)?;
         let key = Key {
             id,
             arn,
@@ -90,21 +79,48 @@ impl Service {
             current_version: 1,
             tags,
             policy,
+            rotation: None,
+            on_demand_rotations: 0,
+            deletion: None,
         };
         let mut txn = Transaction::new();
         txn.push(Write::PutKey {
             key: key.clone(),
             expect: Expect::Absent,
         });
-        txn.push(Write::AddKeyVersion(KeyVersion {
-            key_id: id,
-            version: 1,
-            created_at: now,
-            wrapped_material: wrapped,
-        }));
+        txn.push(Write::AddKeyVersion(self.new_material(&key, 1, now, None)?));
         self.store_call("CreateKey", move |s| s.commit(txn)).await?;
         tracing::info!(key = %key.arn, "key created");
         Ok(key)
+    }
+
+    /// Generates 256 bits of fresh key material for `version` of `key`, wrapped under the root
+    /// key and bound to the key's ARN and the version number. The plaintext material never
+    /// leaves this function.
+    pub(crate) fn new_material(
+        &self,
+        key: &Key,
+        version: u32,
+        now: strongroom_core::time::Timestamp,
+        rotation_type: Option<strongroom_core::key::RotationType>,
+    ) -> Result<KeyVersion, KmsError> {
+        let material = strongroom_crypto::secret::KeyMaterial::new(self.random()?);
+        let wrapped = self
+            .inner
+            .root
+            .wrap(
+                self.inner.rng.as_ref(),
+                &material_aad(&key.arn, version),
+                material.expose(),
+            )
+            .map_err(|_| KmsError::Internal)?;
+        Ok(KeyVersion {
+            key_id: key.id,
+            version,
+            created_at: now,
+            wrapped_material: wrapped,
+            rotation_type,
+        })
     }
 
     /// DescribeKey.

@@ -4,12 +4,13 @@
 pub mod aliases;
 pub mod crypto;
 pub mod keys;
+pub mod lifecycle;
 pub mod policy;
 pub mod tags;
 
 use crate::{RequestContext, Service};
 use strongroom_core::KmsError;
-use strongroom_core::ids::KeyRef;
+use strongroom_core::ids::{KeyId, KeyRef, Scope};
 use strongroom_core::key::Key;
 use strongroom_store::{Expect, StoreError, Transaction, Write};
 
@@ -76,17 +77,39 @@ impl Service {
         F: Fn(&mut Key) -> Result<(), KmsError>,
     {
         let id = self.resolve_id(ctx, r).await?;
+        self.update_key_record(&id, Some(&ctx.scope), |k| change(k).map(|()| Vec::new()))
+            .await
+    }
+
+    /// The read-modify-write behind every key change. `change` edits the record and returns
+    /// further writes for the same transaction (a new material version, say); it may run more
+    /// than once when a concurrent write wins. With `scope`, a key outside it is not found;
+    /// background work passes `None`.
+    pub(crate) async fn update_key_record<F>(
+        &self,
+        id: &KeyId,
+        scope: Option<&Scope>,
+        change: F,
+    ) -> Result<Key, KmsError>
+    where
+        F: Fn(&mut Key) -> Result<Vec<Write>, KmsError>,
+    {
+        let id = *id;
+        let not_found = || match scope {
+            Some(s) => KmsError::key_not_found(&s.key_arn(&id)),
+            None => KmsError::key_not_found(&id.to_string()),
+        };
         for _ in 0..MAX_ATTEMPTS {
             let current = self
                 .store_call("GetKey", move |s| s.get_key(&id))
                 .await?
                 .filter(|k| {
-                    k.value.account == ctx.scope.account && k.value.region == ctx.scope.region
+                    scope.is_none_or(|s| k.value.account == s.account && k.value.region == s.region)
                 })
-                .ok_or_else(|| KmsError::key_not_found(&ctx.scope.key_arn(&id)))?;
+                .ok_or_else(not_found)?;
             let mut key = current.value.clone();
-            change(&mut key)?;
-            if key == current.value {
+            let extra = change(&mut key)?;
+            if key == current.value && extra.is_empty() {
                 return Ok(key);
             }
             let mut txn = Transaction::new();
@@ -94,6 +117,7 @@ impl Service {
                 key: key.clone(),
                 expect: Expect::Revision(current.revision),
             });
+            txn.writes.extend(extra);
             match self.store_raw(move |s| s.commit(txn)).await {
                 Ok(()) => {
                     self.inner.cache.invalidate_key(&id);

@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::sync::Arc;
 use strongroom_core::ids::{AccountId, KeyRef, Region};
-use strongroom_core::time::SystemClock;
+use strongroom_core::time::{Clock, SystemClock};
 use strongroom_crypto::random::SystemRandom;
 use strongroom_crypto::seal::{DevFileSeal, Seal};
 use strongroom_service::{Caller, Config, RequestContext, Service};
@@ -14,6 +14,10 @@ use strongroom_store::sqlite::SqliteStore;
 pub const ACCOUNT: &str = "111122223333";
 
 pub fn service_at(dir: &Path) -> Service {
+    service_with_clock(dir, Arc::new(SystemClock))
+}
+
+pub fn service_with_clock(dir: &Path, clock: Arc<dyn Clock>) -> Service {
     let root = DevFileSeal::new(dir.join("root.key"))
         .unseal(&SystemRandom)
         .unwrap();
@@ -22,7 +26,7 @@ pub fn service_at(dir: &Path) -> Service {
         Arc::new(store),
         root,
         Arc::new(SystemRandom),
-        Arc::new(SystemClock),
+        clock,
         Config::default(),
     )
 }

@@ -57,6 +57,9 @@ impl Scope {
             current_version: 1,
             tags: BTreeMap::from([("team".to_owned(), "storage".to_owned())]),
             policy: r#"{"Version":"2012-10-17","Statement":[]}"#.to_owned(),
+            rotation: None,
+            on_demand_rotations: 0,
+            deletion: None,
         }
     }
 
@@ -112,6 +115,7 @@ pub(crate) fn version(key: KeyId, version: u32) -> KeyVersion {
         version,
         created_at: Timestamp(T0.0 + i64::from(version)),
         wrapped_material: format!("wrapped material {version} \0 of {key}").into_bytes(),
+        rotation_type: None,
     }
 }
 

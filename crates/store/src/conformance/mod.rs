@@ -21,7 +21,9 @@
 //! and `E` is an error.
 //!
 //! Cases create their records under a fresh random account, so they may also share one
-//! database (a PostgreSQL schema, say) and run in parallel.
+//! database (a PostgreSQL schema, say) and run in parallel. The due-queries and leases are
+//! global rather than per account; their cases cope with records of other cases (see `due`)
+//! and use lease names of their own.
 //!
 //! Beyond the trait's documentation, the suite fixes these rules: a write that would leave a
 //! dangling reference (a version or alias of a missing key, an access key of a missing
@@ -51,10 +53,24 @@ macro_rules! ensure_eq {
     }};
 }
 
+mod due;
 mod fixtures;
+mod leases;
+mod lifecycle;
 mod lists;
 mod records;
 mod transactions;
+
+pub use due::{
+    keys_due_for_deletion_across_scopes_in_order, keys_due_for_rotation_across_scopes_in_order,
+};
+pub use leases::{
+    concurrent_lease_takers_admit_exactly_one, lease_is_held_by_one_holder_until_it_expires,
+};
+pub use lifecycle::{
+    delete_key_needs_current_revision, delete_key_removes_key_tags_versions_and_aliases,
+    lifecycle_fields_round_trip, version_rotation_types_round_trip,
+};
 
 pub use lists::{list_aliases_pages_filter_and_scope, list_keys_pages_cover_every_key_once};
 pub use records::{
@@ -151,6 +167,14 @@ macro_rules! conformance_tests {
             writes_apply_in_order_within_a_transaction,
             concurrent_increments_lose_no_update,
             concurrent_creates_admit_exactly_one,
+            lifecycle_fields_round_trip,
+            version_rotation_types_round_trip,
+            delete_key_removes_key_tags_versions_and_aliases,
+            delete_key_needs_current_revision,
+            keys_due_for_rotation_across_scopes_in_order,
+            keys_due_for_deletion_across_scopes_in_order,
+            lease_is_held_by_one_holder_until_it_expires,
+            concurrent_lease_takers_admit_exactly_one,
         );
     };
     (@cases ($factory:expr) $($case:ident),+ $(,)?) => {

@@ -12,7 +12,10 @@ use std::collections::BTreeMap;
 use strongroom_core::alias::Alias;
 use strongroom_core::identity::{AccessKey, AccessKeyStatus, Account};
 use strongroom_core::ids::{AccountId, AliasName, KeyId, Region};
-use strongroom_core::key::{Key, KeyManager, KeySpec, KeyUsage, KeyVersion, Origin};
+use strongroom_core::key::{
+    Key, KeyManager, KeySpec, KeyUsage, KeyVersion, Origin, RotationSchedule, RotationType,
+    ScheduledDeletion,
+};
 use strongroom_core::state::KeyState;
 use strongroom_core::time::Timestamp;
 
@@ -82,6 +85,30 @@ pub(crate) fn version(value: i64) -> Result<u32, StoreError> {
     u32::try_from(value).map_err(|_| StoreError::Corrupt(format!("invalid key version {value}")))
 }
 
+/// A stored count of days or rotations, which the domain holds as a `u32`.
+fn count(column: &str, value: i64) -> Result<u32, StoreError> {
+    u32::try_from(value).map_err(|_| StoreError::Corrupt(format!("invalid {column} {value}")))
+}
+
+/// Two columns that are set together or not at all: both `NULL` is `None`, one of them
+/// `NULL` is corrupt (the schema's CHECK refuses it, so only a damaged file has it).
+fn pair(columns: &str, a: Option<i64>, b: Option<i64>) -> Result<Option<(i64, i64)>, StoreError> {
+    match (a, b) {
+        (Some(a), Some(b)) => Ok(Some((a, b))),
+        (None, None) => Ok(None),
+        _ => Err(StoreError::Corrupt(format!(
+            "{columns} must be set together or not at all"
+        ))),
+    }
+}
+
+/// A stored rotation type: `NULL` for a key's first material.
+fn rotation_type(value: Option<&str>) -> Result<Option<RotationType>, StoreError> {
+    value
+        .map(|v| parse("rotation type", v, RotationType::parse))
+        .transpose()
+}
+
 /// A revision as the write path compares it. No stored revision exceeds `i64::MAX`, so a
 /// larger expectation can never hold.
 pub(crate) fn expected_revision(r: u64) -> Result<i64, StoreError> {
@@ -110,13 +137,19 @@ pub(crate) struct KeyRow {
     current_version: i64,
     policy: String,
     revision: i64,
+    rotation_period_days: Option<i64>,
+    next_rotation_at_ms: Option<i64>,
+    on_demand_rotations: i64,
+    deletion_date_ms: Option<i64>,
+    pending_window_days: Option<i64>,
 }
 
 impl KeyRow {
     /// The columns [`KeyRow::from_row`] reads, in order.
     pub(crate) const COLUMNS: &'static str = "key_id, arn, account_id, region, created_at_ms, \
         description, key_spec, key_usage, origin, key_manager, key_state, current_version, \
-        policy, revision";
+        policy, revision, rotation_period_days, next_rotation_at_ms, on_demand_rotations, \
+        deletion_date_ms, pending_window_days";
 
     pub(crate) fn from_row(row: &Row<'_>) -> rusqlite::Result<Self> {
         Ok(Self {
@@ -134,6 +167,11 @@ impl KeyRow {
             current_version: row.get(11)?,
             policy: row.get(12)?,
             revision: row.get(13)?,
+            rotation_period_days: row.get(14)?,
+            next_rotation_at_ms: row.get(15)?,
+            on_demand_rotations: row.get(16)?,
+            deletion_date_ms: row.get(17)?,
+            pending_window_days: row.get(18)?,
         })
     }
 
@@ -146,6 +184,30 @@ impl KeyRow {
         self,
         tags: BTreeMap<String, String>,
     ) -> Result<Versioned<Key>, StoreError> {
+        let rotation = pair(
+            "rotation_period_days and next_rotation_at_ms",
+            self.rotation_period_days,
+            self.next_rotation_at_ms,
+        )?
+        .map(|(days, next)| {
+            Ok::<_, StoreError>(RotationSchedule {
+                period_days: count("rotation period", days)?,
+                next_rotation_at: Timestamp(next),
+            })
+        })
+        .transpose()?;
+        let deletion = pair(
+            "deletion_date_ms and pending_window_days",
+            self.deletion_date_ms,
+            self.pending_window_days,
+        )?
+        .map(|(date, days)| {
+            Ok::<_, StoreError>(ScheduledDeletion {
+                deletion_date: Timestamp(date),
+                pending_window_days: count("pending window", days)?,
+            })
+        })
+        .transpose()?;
         let key = Key {
             id: key_id(&self.key_id)?,
             arn: self.arn,
@@ -161,6 +223,9 @@ impl KeyRow {
             current_version: version(self.current_version)?,
             tags,
             policy: self.policy,
+            rotation,
+            on_demand_rotations: count("on-demand rotation count", self.on_demand_rotations)?,
+            deletion,
         };
         Ok(Versioned {
             revision: revision(self.revision)?,
@@ -176,10 +241,12 @@ pub(crate) struct VersionRow {
     version: i64,
     created_at_ms: i64,
     wrapped_material: Vec<u8>,
+    rotation_type: Option<String>,
 }
 
 impl VersionRow {
-    pub(crate) const COLUMNS: &'static str = "key_id, version, created_at_ms, wrapped_material";
+    pub(crate) const COLUMNS: &'static str =
+        "key_id, version, created_at_ms, wrapped_material, rotation_type";
 
     pub(crate) fn from_row(row: &Row<'_>) -> rusqlite::Result<Self> {
         Ok(Self {
@@ -187,6 +254,7 @@ impl VersionRow {
             version: row.get(1)?,
             created_at_ms: row.get(2)?,
             wrapped_material: row.get(3)?,
+            rotation_type: row.get(4)?,
         })
     }
 
@@ -196,6 +264,7 @@ impl VersionRow {
             version: version(self.version)?,
             created_at: Timestamp(self.created_at_ms),
             wrapped_material: self.wrapped_material,
+            rotation_type: rotation_type(self.rotation_type.as_deref())?,
         })
     }
 }
@@ -331,6 +400,34 @@ mod tests {
         }
         assert!(matches!(key_id("not-a-uuid"), Err(StoreError::Corrupt(_))));
         assert!(matches!(alias_name("orders"), Err(StoreError::Corrupt(_))));
+        match rotation_type(Some("automatic")) {
+            Err(StoreError::Corrupt(m)) => {
+                assert!(m.contains("rotation type") && m.contains("automatic"))
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(rotation_type(None).unwrap(), None);
+        for t in RotationType::ALL {
+            assert_eq!(rotation_type(Some(t.as_str())).unwrap(), Some(*t));
+        }
+    }
+
+    #[test]
+    fn half_set_pairs_and_negative_counts_are_corrupt() {
+        assert_eq!(pair("a and b", None, None).unwrap(), None);
+        assert_eq!(pair("a and b", Some(1), Some(-2)).unwrap(), Some((1, -2)));
+        for (a, b) in [(Some(1), None), (None, Some(1))] {
+            match pair("a and b", a, b) {
+                Err(StoreError::Corrupt(m)) => assert!(m.contains("a and b"), "{m}"),
+                other => panic!("{other:?}"),
+            }
+        }
+        assert!(matches!(count("x", -1), Err(StoreError::Corrupt(_))));
+        assert!(matches!(
+            count("x", i64::from(u32::MAX) + 1),
+            Err(StoreError::Corrupt(_))
+        ));
+        assert_eq!(count("x", i64::from(u32::MAX)).unwrap(), u32::MAX);
     }
 
     #[test]

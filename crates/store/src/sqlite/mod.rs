@@ -20,6 +20,8 @@ mod schema;
 mod write;
 
 #[cfg(test)]
+mod lifecycle_tests;
+#[cfg(test)]
 mod tests;
 
 pub use schema::SCHEMA_VERSION;
@@ -34,6 +36,7 @@ use strongroom_core::alias::Alias;
 use strongroom_core::identity::{AccessKey, Account};
 use strongroom_core::ids::{AccountId, AliasName, KeyId, Region};
 use strongroom_core::key::{Key, KeyVersion};
+use strongroom_core::time::Timestamp;
 
 /// Tuning of a [`SqliteStore`]; [`SqliteOptions::default`] suits a server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -238,6 +241,33 @@ impl Store for SqliteStore {
         limit: usize,
     ) -> Result<Vec<Alias>, StoreError> {
         self.with_reader(|c| read::list_aliases(c, account, region, target, after, limit))
+    }
+
+    fn list_keys_due_for_rotation(
+        &self,
+        now: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<KeyId>, StoreError> {
+        self.with_reader(|c| read::due_keys(c, read::DUE_FOR_ROTATION, now, limit))
+    }
+
+    fn list_keys_due_for_deletion(
+        &self,
+        now: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<KeyId>, StoreError> {
+        self.with_reader(|c| read::due_keys(c, read::DUE_FOR_DELETION, now, limit))
+    }
+
+    fn try_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now: Timestamp,
+        until: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let conn = self.writer.lock().map_err(|_| poisoned())?;
+        write::try_lease(&conn, name, holder, now.0, until.0)
     }
 
     fn get_account(&self, id: &AccountId) -> Result<Option<Account>, StoreError> {

@@ -6,7 +6,8 @@
 //! empty string stands for "from the start" because every stored id and name is longer.
 
 use super::codec::{
-    AccessKeyRow, AliasRow, KeyRow, VersionRow, account_from_row, db_err, decode_account, limit,
+    AccessKeyRow, AliasRow, KeyRow, VersionRow, account_from_row, db_err, decode_account, key_id,
+    limit,
 };
 use crate::{StoreError, Versioned};
 use rusqlite::{Connection, OptionalExtension, ToSql, params};
@@ -15,6 +16,7 @@ use strongroom_core::alias::Alias;
 use strongroom_core::identity::{AccessKey, Account};
 use strongroom_core::ids::{AccountId, AliasName, KeyId, Region};
 use strongroom_core::key::{Key, KeyVersion};
+use strongroom_core::time::Timestamp;
 
 /// One key and its tags, from one snapshot.
 pub(crate) fn get_key(
@@ -203,6 +205,39 @@ fn alias_rows(
                 .collect::<Result<Vec<_>, _>>()
         })
         .map_err(db_err)
+}
+
+/// Enabled keys whose next rotation is at or before `now`, earliest first. The state is a
+/// literal, not a parameter, so that SQLite can match the partial index `keys_due_for_rotation`
+/// (a test checks the plan and that the literal is `KeyState::Enabled`'s name).
+pub(crate) const DUE_FOR_ROTATION: &str = "SELECT key_id FROM keys \
+    WHERE key_state = 'Enabled' AND next_rotation_at_ms <= ?1 \
+    ORDER BY next_rotation_at_ms, key_id LIMIT ?2";
+
+/// Keys pending deletion whose deletion date is at or before `now`, earliest first, through
+/// the partial index `keys_due_for_deletion`.
+pub(crate) const DUE_FOR_DELETION: &str = "SELECT key_id FROM keys \
+    WHERE key_state = 'PendingDeletion' AND deletion_date_ms <= ?1 \
+    ORDER BY deletion_date_ms, key_id LIMIT ?2";
+
+/// The ids a due-query ([`DUE_FOR_ROTATION`] or [`DUE_FOR_DELETION`]) answers.
+pub(crate) fn due_keys(
+    conn: &Connection,
+    sql: &str,
+    now: Timestamp,
+    n: usize,
+) -> Result<Vec<KeyId>, StoreError> {
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<String> = conn
+        .prepare_cached(sql)
+        .and_then(|mut st| {
+            st.query_map(params![now.0, limit(n)], |r| r.get(0))?
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .map_err(db_err)?;
+    ids.iter().map(|id| key_id(id)).collect()
 }
 
 /// One account.

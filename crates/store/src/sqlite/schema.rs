@@ -15,7 +15,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use std::time::Duration;
 
 /// The schema version this build writes and understands.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// `PRAGMA application_id` of a Strongroom database ("SRM1"), so that opening some other
 /// application's SQLite file fails instead of adding our tables to it.
@@ -31,10 +31,16 @@ pub(crate) struct Migration {
 }
 
 /// Every migration, oldest first. Append only: a released migration is never edited.
-pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    sql: V1,
-}];
+pub(crate) const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        sql: V1,
+    },
+    Migration {
+        version: 2,
+        sql: V2,
+    },
+];
 
 /// Version 1. STRICT tables make SQLite enforce the declared column types. Tags and versions
 /// reference their key, aliases their target key and access keys their account, so the store
@@ -100,6 +106,39 @@ CREATE TABLE access_keys (
     revision       INTEGER NOT NULL CHECK (revision >= 1)
 ) STRICT;
 CREATE INDEX access_keys_by_account ON access_keys (account_id);
+";
+
+/// Version 2: the key lifecycle (automatic and on-demand rotation, scheduled deletion) and
+/// leases for background work.
+///
+/// Existing keys get no rotation, no on-demand rotations and no deletion; existing versions a
+/// `NULL` rotation type (first material). Each pair of optional columns is set together or not
+/// at all, which the CHECKs enforce (SQLite checks an added column's constraints against the
+/// existing rows, which all pass). The partial indexes hold only the keys a due-query can
+/// return, ordered as it returns them; the state literals are `KeyState::as_str` names, and
+/// the queries must repeat them literally for SQLite to use the indexes.
+const V2: &str = "
+ALTER TABLE keys ADD COLUMN rotation_period_days INTEGER NULL;
+ALTER TABLE keys ADD COLUMN next_rotation_at_ms INTEGER NULL
+    CHECK ((rotation_period_days IS NULL) = (next_rotation_at_ms IS NULL));
+ALTER TABLE keys ADD COLUMN on_demand_rotations INTEGER NOT NULL DEFAULT 0
+    CHECK (on_demand_rotations >= 0);
+ALTER TABLE keys ADD COLUMN deletion_date_ms INTEGER NULL;
+ALTER TABLE keys ADD COLUMN pending_window_days INTEGER NULL
+    CHECK ((deletion_date_ms IS NULL) = (pending_window_days IS NULL));
+
+ALTER TABLE key_versions ADD COLUMN rotation_type TEXT NULL;
+
+CREATE INDEX keys_due_for_rotation ON keys (next_rotation_at_ms, key_id)
+    WHERE key_state = 'Enabled' AND next_rotation_at_ms IS NOT NULL;
+CREATE INDEX keys_due_for_deletion ON keys (deletion_date_ms, key_id)
+    WHERE key_state = 'PendingDeletion' AND deletion_date_ms IS NOT NULL;
+
+CREATE TABLE leases (
+    name          TEXT    NOT NULL PRIMARY KEY,
+    holder        TEXT    NOT NULL,
+    expires_at_ms INTEGER NOT NULL
+) STRICT;
 ";
 
 /// Which connection is being configured: only the writer may switch the journal mode.

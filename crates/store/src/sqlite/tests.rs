@@ -13,26 +13,29 @@ use std::time::Duration;
 use strongroom_core::alias::Alias;
 use strongroom_core::identity::{AccessKey, AccessKeyStatus, Account};
 use strongroom_core::ids::{AccountId, AliasName, KeyId, Region};
-use strongroom_core::key::{Key, KeyManager, KeySpec, KeyUsage, KeyVersion, Origin};
+use strongroom_core::key::{
+    Key, KeyManager, KeySpec, KeyUsage, KeyVersion, Origin, RotationSchedule, RotationType,
+    ScheduledDeletion,
+};
 use strongroom_core::state::KeyState;
 use strongroom_core::time::Timestamp;
 use tempfile::TempDir;
 
-fn temp_db() -> (TempDir, PathBuf) {
+pub(super) fn temp_db() -> (TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("test.db");
     (dir, path)
 }
 
-fn account() -> AccountId {
+pub(super) fn account() -> AccountId {
     AccountId::parse("111122223333").unwrap()
 }
 
-fn region() -> Region {
+pub(super) fn region() -> Region {
     Region::parse("us-east-1").unwrap()
 }
 
-fn key() -> Key {
+pub(super) fn key() -> Key {
     let id = KeyId::from_random(*uuid::Uuid::new_v4().as_bytes());
     Key {
         id,
@@ -49,21 +52,24 @@ fn key() -> Key {
         current_version: 1,
         tags: BTreeMap::from([("a".into(), "b".into())]),
         policy: "{}".into(),
+        rotation: None,
+        on_demand_rotations: 0,
+        deletion: None,
     }
 }
 
-fn commit(store: &SqliteStore, writes: Vec<Write>) -> Result<(), StoreError> {
+pub(super) fn commit(store: &SqliteStore, writes: Vec<Write>) -> Result<(), StoreError> {
     store.commit(Transaction { writes })
 }
 
-fn put(key: &Key, expect: Expect) -> Write {
+pub(super) fn put(key: &Key, expect: Expect) -> Write {
     Write::PutKey {
         key: key.clone(),
         expect,
     }
 }
 
-fn user_version(path: &Path) -> i64 {
+pub(super) fn user_version(path: &Path) -> i64 {
     let conn = Connection::open(path).unwrap();
     conn.pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap()
@@ -117,6 +123,7 @@ fn schema_is_created_from_an_empty_file() {
         "key_tags",
         "key_versions",
         "keys",
+        "leases",
     ];
     assert_eq!(tables, want);
 }
@@ -205,12 +212,24 @@ fn a_gap_in_the_migrations_is_refused() {
 
 /// One record of every type, committed.
 fn populate(store: &SqliteStore) -> (Key, KeyVersion, Alias, Account, AccessKey) {
-    let key = key();
+    let key = Key {
+        rotation: Some(RotationSchedule {
+            period_days: 365,
+            next_rotation_at: Timestamp(1_731_536_000_000),
+        }),
+        on_demand_rotations: 3,
+        deletion: Some(ScheduledDeletion {
+            deletion_date: Timestamp(1_700_604_800_000),
+            pending_window_days: 7,
+        }),
+        ..key()
+    };
     let version = KeyVersion {
         key_id: key.id,
         version: 1,
         created_at: key.created_at,
         wrapped_material: vec![1, 0, 2, 255],
+        rotation_type: Some(RotationType::OnDemand),
     };
     let alias = Alias {
         account: account(),
@@ -396,8 +415,14 @@ fn arbitrary_key() -> impl Strategy<Value = Key> {
         prop::collection::btree_map(any::<String>(), any::<String>(), 0..8),
         any::<String>(),
     );
-    (enums, fields).prop_map(|((spec, usage, origin, manager, state), f)| {
+    let lifecycle = (
+        prop::option::of((any::<u32>(), any::<i64>())),
+        any::<u32>(),
+        prop::option::of((any::<i64>(), any::<u32>())),
+    );
+    (enums, fields, lifecycle).prop_map(|((spec, usage, origin, manager, state), f, l)| {
         let (created, description, current_version, tags, policy) = f;
+        let (rotation, on_demand_rotations, deletion) = l;
         Key {
             created_at: Timestamp(created),
             description,
@@ -409,6 +434,15 @@ fn arbitrary_key() -> impl Strategy<Value = Key> {
             current_version,
             tags,
             policy,
+            rotation: rotation.map(|(period_days, next)| RotationSchedule {
+                period_days,
+                next_rotation_at: Timestamp(next),
+            }),
+            on_demand_rotations,
+            deletion: deletion.map(|(date, pending_window_days)| ScheduledDeletion {
+                deletion_date: Timestamp(date),
+                pending_window_days,
+            }),
             ..key()
         }
     })

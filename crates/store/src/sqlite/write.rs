@@ -31,6 +31,7 @@ fn apply(conn: &Connection, write: &Write) -> Result<(), StoreError> {
     match write {
         Write::PutKey { key, expect } => put_key(conn, key, *expect),
         Write::AddKeyVersion(v) => add_key_version(conn, v),
+        Write::DeleteKey { id, revision } => delete_key(conn, &id.to_string(), *revision),
         Write::PutAlias { alias, expect } => put_alias(conn, alias, *expect),
         Write::DeleteAlias {
             account,
@@ -68,12 +69,18 @@ fn put_key(conn: &Connection, k: &Key, expect: Expect) -> Result<(), StoreError>
     let (account, region) = (k.account.as_str(), k.region.as_str());
     let (spec, usage, origin) = (k.spec.as_str(), k.usage.as_str(), k.origin.as_str());
     let (manager, state) = (k.manager.as_str(), k.state.as_str());
+    let period = k.rotation.map(|r| r.period_days);
+    let next_rotation = k.rotation.map(|r| r.next_rotation_at.0);
+    let deletion_date = k.deletion.map(|d| d.deletion_date.0);
+    let window = k.deletion.map(|d| d.pending_window_days);
     match expect {
         Expect::Absent => change_one(
             conn,
             "INSERT INTO keys (key_id, arn, account_id, region, created_at_ms, description, \
              key_spec, key_usage, origin, key_manager, key_state, current_version, policy, \
-             revision) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, 1) \
+             rotation_period_days, next_rotation_at_ms, on_demand_rotations, deletion_date_ms, \
+             pending_window_days, revision) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, \
+             ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, 1) \
              ON CONFLICT DO NOTHING",
             params![
                 id,
@@ -88,15 +95,22 @@ fn put_key(conn: &Connection, k: &Key, expect: Expect) -> Result<(), StoreError>
                 manager,
                 state,
                 k.current_version,
-                k.policy
+                k.policy,
+                period,
+                next_rotation,
+                k.on_demand_rotations,
+                deletion_date,
+                window
             ],
         )?,
         Expect::Revision(r) => change_one(
             conn,
             "UPDATE keys SET arn = ?2, account_id = ?3, region = ?4, created_at_ms = ?5, \
              description = ?6, key_spec = ?7, key_usage = ?8, origin = ?9, key_manager = ?10, \
-             key_state = ?11, current_version = ?12, policy = ?13, revision = revision + 1 \
-             WHERE key_id = ?1 AND revision = ?14",
+             key_state = ?11, current_version = ?12, policy = ?13, \
+             rotation_period_days = ?14, next_rotation_at_ms = ?15, on_demand_rotations = ?16, \
+             deletion_date_ms = ?17, pending_window_days = ?18, revision = revision + 1 \
+             WHERE key_id = ?1 AND revision = ?19",
             params![
                 id,
                 k.arn,
@@ -111,6 +125,11 @@ fn put_key(conn: &Connection, k: &Key, expect: Expect) -> Result<(), StoreError>
                 state,
                 k.current_version,
                 k.policy,
+                period,
+                next_rotation,
+                k.on_demand_rotations,
+                deletion_date,
+                window,
                 expected_revision(r)?
             ],
         )?,
@@ -142,15 +161,66 @@ fn replace_tags(
 fn add_key_version(conn: &Connection, v: &KeyVersion) -> Result<(), StoreError> {
     change_one(
         conn,
-        "INSERT INTO key_versions (key_id, version, created_at_ms, wrapped_material) \
-         VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+        "INSERT INTO key_versions (key_id, version, created_at_ms, wrapped_material, \
+         rotation_type) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
         params![
             v.key_id.to_string(),
             v.version,
             v.created_at.0,
-            v.wrapped_material
+            v.wrapped_material,
+            v.rotation_type.map(|t| t.as_str())
         ],
     )
+}
+
+/// Destroys key `id` at `revision` with everything that refers to it. The revision is checked
+/// first, so a stale delete touches nothing; the aliases (whose reference does not cascade),
+/// tags and versions go before the key row, which the foreign keys require.
+fn delete_key(conn: &Connection, id: &str, revision: u64) -> Result<(), StoreError> {
+    let revision = expected_revision(revision)?;
+    let current = conn
+        .prepare_cached("SELECT 1 FROM keys WHERE key_id = ?1 AND revision = ?2")
+        .and_then(|mut st| st.exists(params![id, revision]))
+        .map_err(write_err)?;
+    if !current {
+        return Err(StoreError::Conflict);
+    }
+    for sql in [
+        "DELETE FROM aliases WHERE target_key_id = ?1",
+        "DELETE FROM key_tags WHERE key_id = ?1",
+        "DELETE FROM key_versions WHERE key_id = ?1",
+    ] {
+        conn.prepare_cached(sql)
+            .and_then(|mut st| st.execute([id]))
+            .map_err(write_err)?;
+    }
+    change_one(
+        conn,
+        "DELETE FROM keys WHERE key_id = ?1 AND revision = ?2",
+        params![id, revision],
+    )
+}
+
+/// Takes or renews lease `name` for `holder` until `until_ms`: one upsert that writes only if
+/// the lease is free, expired at `now_ms`, or `holder`'s already. One statement is atomic, and
+/// it runs on the writer connection, whose write lock also excludes other processes.
+pub(crate) fn try_lease(
+    conn: &Connection,
+    name: &str,
+    holder: &str,
+    now_ms: i64,
+    until_ms: i64,
+) -> Result<bool, StoreError> {
+    let changed = conn
+        .prepare_cached(
+            "INSERT INTO leases (name, holder, expires_at_ms) VALUES (?1, ?2, ?4) \
+             ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, \
+             expires_at_ms = excluded.expires_at_ms \
+             WHERE leases.holder = excluded.holder OR leases.expires_at_ms <= ?3",
+        )
+        .and_then(|mut st| st.execute(params![name, holder, now_ms, until_ms]))
+        .map_err(db_err)?;
+    Ok(changed == 1)
 }
 
 fn put_alias(conn: &Connection, a: &Alias, expect: Expect) -> Result<(), StoreError> {

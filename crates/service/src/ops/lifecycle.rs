@@ -1,0 +1,205 @@
+//! The key lifecycle: EnableKeyRotation, DisableKeyRotation, GetKeyRotationStatus,
+//! RotateKeyOnDemand, ListKeyRotations, ScheduleKeyDeletion, CancelKeyDeletion. The rules live
+//! in `core::lifecycle`; this module reads, applies them and persists.
+
+use super::{Page, decode_marker, page};
+use crate::{RequestContext, Service};
+use strongroom_core::KmsError;
+use strongroom_core::ids::{KeyId, KeyRef};
+use strongroom_core::key::{Key, RotationType};
+use strongroom_core::lifecycle::{PENDING_WINDOW_DAYS, ROTATION_PERIOD_DAYS};
+use strongroom_core::time::Timestamp;
+use strongroom_store::Write;
+
+/// GetKeyRotationStatus's answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RotationStatus {
+    /// The key ARN.
+    pub key_arn: String,
+    /// Whether automatic rotation is enabled.
+    pub enabled: bool,
+    /// The period, when enabled.
+    pub period_days: Option<u32>,
+    /// The next automatic rotation, when enabled.
+    pub next_rotation: Option<Timestamp>,
+}
+
+/// Which material versions ListKeyRotations lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IncludeKeyMaterial {
+    /// Every version, the first one included.
+    All,
+    /// Only versions made by rotations (the default).
+    RotationsOnly,
+}
+
+/// One entry of ListKeyRotations.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RotationEntry {
+    /// The key.
+    pub key_id: KeyId,
+    /// The material version.
+    pub version: u32,
+    /// When it was made.
+    pub date: Timestamp,
+    /// How it was made (`None` for the first material).
+    pub rotation_type: Option<RotationType>,
+    /// Whether it is the version new ciphertexts use.
+    pub current: bool,
+}
+
+impl Service {
+    /// EnableKeyRotation; `period_days` is 90–2560 (checked at the edge), default 365.
+    pub async fn enable_key_rotation(
+        &self,
+        ctx: &RequestContext,
+        r: &KeyRef,
+        period_days: Option<u32>,
+    ) -> Result<(), KmsError> {
+        let now = self.clock().now();
+        let period = period_days.unwrap_or(ROTATION_PERIOD_DAYS.2);
+        self.update_key(ctx, r, |k| k.enable_rotation(now, period))
+            .await
+            .map(drop)
+    }
+
+    /// DisableKeyRotation.
+    pub async fn disable_key_rotation(
+        &self,
+        ctx: &RequestContext,
+        r: &KeyRef,
+    ) -> Result<(), KmsError> {
+        self.update_key(ctx, r, Key::disable_rotation)
+            .await
+            .map(drop)
+    }
+
+    /// GetKeyRotationStatus.
+    pub async fn get_key_rotation_status(
+        &self,
+        ctx: &RequestContext,
+        r: &KeyRef,
+    ) -> Result<RotationStatus, KmsError> {
+        let key = self.resolve(ctx, r).await?;
+        let k = &key.key;
+        Ok(RotationStatus {
+            key_arn: k.arn.clone(),
+            enabled: k.rotation.is_some(),
+            period_days: k.rotation.map(|r| r.period_days),
+            next_rotation: k.rotation.map(|r| r.next_rotation_at),
+        })
+    }
+
+    /// RotateKeyOnDemand: new material becomes current at once; every earlier version keeps
+    /// decrypting.
+    pub async fn rotate_key_on_demand(
+        &self,
+        ctx: &RequestContext,
+        r: &KeyRef,
+    ) -> Result<String, KmsError> {
+        let id = self.resolve_id(ctx, r).await?;
+        let key = self
+            .rotate(&id, Some(&ctx.scope), RotationType::OnDemand)
+            .await?;
+        Ok(key.arn)
+    }
+
+    /// Rotates key `id` now: the rule check, the new wrapped material version and the new
+    /// current version in one transaction.
+    pub(crate) async fn rotate(
+        &self,
+        id: &KeyId,
+        scope: Option<&strongroom_core::ids::Scope>,
+        kind: RotationType,
+    ) -> Result<Key, KmsError> {
+        let now = self.clock().now();
+        let key = self
+            .update_key_record(id, scope, |k| {
+                if kind == RotationType::Automatic && !k.rotation_due(now) {
+                    return Ok(Vec::new()); // another node, or a racing request, already did it
+                }
+                let version = k.rotate(now, kind)?;
+                Ok(vec![Write::AddKeyVersion(self.new_material(
+                    k,
+                    version,
+                    now,
+                    Some(kind),
+                )?)])
+            })
+            .await?;
+        tracing::info!(key = %key.arn, version = key.current_version, kind = kind.as_str(), "key rotated");
+        Ok(key)
+    }
+
+    /// ListKeyRotations, by version.
+    pub async fn list_key_rotations(
+        &self,
+        ctx: &RequestContext,
+        r: &KeyRef,
+        include: IncludeKeyMaterial,
+        limit: usize,
+        marker: Option<&str>,
+    ) -> Result<Page<RotationEntry>, KmsError> {
+        let key = self.resolve(ctx, r).await?;
+        let after = marker
+            .map(|m| {
+                decode_marker(m)?
+                    .parse::<u32>()
+                    .map_err(|_| KmsError::InvalidMarker("The marker is not valid.".to_owned()))
+            })
+            .transpose()?
+            .unwrap_or(0);
+        let id = key.key.id;
+        let versions = self
+            .store_call("ListKeyRotations", move |s| s.list_key_versions(&id))
+            .await?;
+        let current = key.key.current_version;
+        let entries = versions
+            .into_iter()
+            .filter(|v| v.version > after)
+            .filter(|v| include == IncludeKeyMaterial::All || v.rotation_type.is_some())
+            .take(limit + 1)
+            .map(|v| RotationEntry {
+                key_id: v.key_id,
+                version: v.version,
+                date: v.created_at,
+                rotation_type: v.rotation_type,
+                current: v.version == current,
+            })
+            .collect();
+        Ok(page(entries, limit, |e| e.version.to_string()))
+    }
+
+    /// ScheduleKeyDeletion; `window_days` defaults to 30 and must be 7–30.
+    pub async fn schedule_key_deletion(
+        &self,
+        ctx: &RequestContext,
+        r: &KeyRef,
+        window_days: Option<u32>,
+    ) -> Result<Key, KmsError> {
+        let (min, max, default) = PENDING_WINDOW_DAYS;
+        let window = window_days.unwrap_or(default);
+        if !(min..=max).contains(&window) {
+            return Err(KmsError::Validation(format!(
+                "PendingWindowInDays must be between {min} and {max} days; got {window}."
+            )));
+        }
+        let now = self.clock().now();
+        let key = self
+            .update_key(ctx, r, |k| k.schedule_deletion(now, window))
+            .await?;
+        tracing::info!(key = %key.arn, window_days = window, "key deletion scheduled");
+        Ok(key)
+    }
+
+    /// CancelKeyDeletion: the key comes back disabled.
+    pub async fn cancel_key_deletion(
+        &self,
+        ctx: &RequestContext,
+        r: &KeyRef,
+    ) -> Result<Key, KmsError> {
+        let key = self.update_key(ctx, r, Key::cancel_deletion).await?;
+        tracing::info!(key = %key.arn, "key deletion cancelled");
+        Ok(key)
+    }
+}

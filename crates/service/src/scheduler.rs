@@ -1,0 +1,114 @@
+//! Background work: automatic rotations that are due, and keys whose deletion window ended.
+//!
+//! Every node runs the loop; a lease in the store lets one node at a time do the work, and every
+//! change is a revision-checked write that re-checks that the work is still due, so a step done
+//! twice (a lease that expired mid-run, two nodes) changes nothing the second time.
+
+use crate::Service;
+use std::time::Duration;
+use strongroom_core::KmsError;
+use strongroom_core::ids::KeyId;
+use strongroom_core::key::RotationType;
+use strongroom_store::{StoreError, Transaction, Write};
+
+/// How many keys one pass handles per kind of work; the rest wait for the next pass.
+const BATCH: usize = 256;
+/// The lease name of the scheduler.
+const LEASE: &str = "scheduler";
+
+/// What one pass did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DueWork {
+    /// Keys rotated.
+    pub rotated: usize,
+    /// Keys destroyed at the end of their deletion window.
+    pub deleted: usize,
+}
+
+impl Service {
+    /// Runs one pass of due work as of the service clock's now.
+    pub async fn run_due_work(&self) -> Result<DueWork, KmsError> {
+        let now = self.clock().now();
+        let mut done = DueWork::default();
+        let due = self
+            .store_call("DueRotations", move |s| {
+                s.list_keys_due_for_rotation(now, BATCH)
+            })
+            .await?;
+        for id in due {
+            match self.rotate(&id, None, RotationType::Automatic).await {
+                Ok(_) => done.rotated += 1,
+                Err(e) => tracing::warn!(key = %id, error = %e, "automatic rotation failed"),
+            }
+        }
+        let due = self
+            .store_call("DueDeletions", move |s| {
+                s.list_keys_due_for_deletion(now, BATCH)
+            })
+            .await?;
+        for id in due {
+            match self.destroy_if_due(&id).await {
+                Ok(true) => done.deleted += 1,
+                Ok(false) => {}
+                Err(e) => tracing::warn!(key = %id, error = %e, "key deletion failed"),
+            }
+        }
+        Ok(done)
+    }
+
+    /// Destroys key `id` if its deletion window has ended: key, tags, material and aliases.
+    async fn destroy_if_due(&self, id: &KeyId) -> Result<bool, KmsError> {
+        let now = self.clock().now();
+        let id = *id;
+        let Some(current) = self.store_call("GetKey", move |s| s.get_key(&id)).await? else {
+            return Ok(false);
+        };
+        if !current.value.deletion_due(now) {
+            return Ok(false);
+        }
+        let mut txn = Transaction::new();
+        txn.push(Write::DeleteKey {
+            id,
+            revision: current.revision,
+        });
+        match self.store_raw(move |s| s.commit(txn)).await {
+            Ok(()) => {
+                self.inner.cache.invalidate_key(&id);
+                self.inner.cache.invalidate_all_aliases();
+                tracing::info!(key = %current.value.arn, "key deleted at the end of its waiting period");
+                Ok(true)
+            }
+            Err(StoreError::Conflict) => Ok(false), // changed meanwhile: the next pass decides
+            Err(e) => Err(crate::store_call::map_store_error("DeleteKey", e)),
+        }
+    }
+
+    /// Runs [`Service::run_due_work`] every `interval` while this node holds the scheduler
+    /// lease. `node` names this node in the lease.
+    pub fn spawn_scheduler(&self, node: String, interval: Duration) -> tokio::task::JoinHandle<()> {
+        let svc = self.clone();
+        let lease_ms = i64::try_from(interval.as_millis().saturating_mul(3)).unwrap_or(i64::MAX);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(interval);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                let now = svc.clock().now();
+                let until = strongroom_core::time::Timestamp(now.0.saturating_add(lease_ms));
+                let holder = node.clone();
+                match svc
+                    .store_call("Lease", move |s| s.try_lease(LEASE, &holder, now, until))
+                    .await
+                {
+                    Ok(true) => {
+                        if let Err(e) = svc.run_due_work().await {
+                            tracing::warn!(error = %e, "scheduler pass failed");
+                        }
+                    }
+                    Ok(false) => {}
+                    Err(e) => tracing::warn!(error = %e, "scheduler lease unavailable"),
+                }
+            }
+        })
+    }
+}
