@@ -12,6 +12,7 @@ import pytest
 from kms_helpers import kms_client, unique
 from strongroom_server import (
     ACCOUNT_ID,
+    CLOCK_CONTROL_ARGS,
     StrongroomServer,
     random_access_key_id,
     random_secret_access_key,
@@ -74,6 +75,22 @@ def make_server(strongroom_bin, tmp_path) -> Callable[..., StrongroomServer]:
     yield factory
     for srv in made:
         srv.stop()
+
+
+@pytest.fixture
+def clock_server(make_server) -> StrongroomServer:
+    """A started private server with --dev-clock-control. Time only moves
+    forward, so every time-travel test gets its own."""
+    srv = make_server("clock", extra_args=CLOCK_CONTROL_ARGS)
+    srv.start()
+    return srv
+
+
+@pytest.fixture
+def clock_kms(clock_server):
+    """boto3 KMS client of `clock_server`."""
+    return kms_client(clock_server.endpoint, clock_server.access_key_id,
+                      clock_server.secret_access_key, clock_server.region)
 
 
 @pytest.fixture(scope="session")

@@ -23,6 +23,8 @@ from botocore.exceptions import ClientError
 
 JSON_CONTENT_TYPE = "application/x-amz-json-1.1"
 UUID_RE = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+KEY_MATERIAL_ID_RE = r"[0-9a-f]{64}"
+DAY_S = 86_400
 
 
 def unique(prefix: str = "e2e") -> str:
@@ -112,6 +114,32 @@ def key_arn(region: str, account_id: str, key_id: str) -> str:
 
 def alias_arn(region: str, account_id: str, alias_name: str) -> str:
     return f"arn:aws:kms:{region}:{account_id}:{alias_name}"
+
+
+def all_key_rotations(kms, key_id: str, *, include: str | None = None, limit: int | None = None) -> list[dict]:
+    """Every ListKeyRotations entry, following NextMarker by hand (the pages'
+    own contract is checked where pagination is the subject)."""
+    entries: list[dict] = []
+    marker = None
+    for _ in range(10_000):
+        kwargs: dict[str, Any] = {"KeyId": key_id}
+        if include is not None:
+            kwargs["IncludeKeyMaterial"] = include
+        if limit is not None:
+            kwargs["Limit"] = limit
+        if marker is not None:
+            kwargs["Marker"] = marker
+        page = kms.list_key_rotations(**kwargs)
+        entries += page["Rotations"]
+        if not page["Truncated"]:
+            return entries
+        marker = page["NextMarker"]
+    raise AssertionError("ListKeyRotations pagination does not end")
+
+
+def current_material(kms, key_id: str) -> str:
+    """DescribeKey's CurrentKeyMaterialId."""
+    return kms.describe_key(KeyId=key_id)["KeyMetadata"]["CurrentKeyMaterialId"]
 
 
 # -- raw requests -----------------------------------------------------------

@@ -30,7 +30,8 @@ IMPLEMENTED: tuple[str, ...] = (
     "Encrypt", "Decrypt", "ReEncrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext",
     "GenerateRandom", "CreateAlias", "UpdateAlias", "DeleteAlias", "ListAliases",
     "TagResource", "UntagResource", "ListResourceTags", "GetKeyPolicy", "PutKeyPolicy",
-    "ListKeyPolicies",
+    "ListKeyPolicies", "EnableKeyRotation", "DisableKeyRotation", "GetKeyRotationStatus",
+    "RotateKeyOnDemand", "ListKeyRotations", "ScheduleKeyDeletion", "CancelKeyDeletion",
 )
 
 # Constraints that cannot be exercised end to end, by case id, with the reason.
@@ -77,6 +78,9 @@ class RequestContext(Protocol):
     def existing_alias(self) -> str: ...  # a fresh alias on key_arn
 
     def unused_alias(self) -> str: ...  # a fresh name that no alias has
+
+    # Optional: a live context also has `kms`, a boto3 client, which the
+    # deletion requests use to make keys of their own (see _disposable_key).
 
 
 @functools.lru_cache(maxsize=1)
@@ -176,6 +180,24 @@ def _default_policy_text(ctx: RequestContext) -> str:
     })
 
 
+def _disposable_key(ctx: RequestContext, *, pending_deletion: bool) -> str:
+    """A key that ScheduleKeyDeletion / CancelKeyDeletion may change for good.
+
+    Those requests must not touch the shared keys (a server that wrongly
+    accepted a boundary request would schedule the deletion of `key_arn`), so a
+    context with a live `kms` client gets a fresh key per request, already
+    pending deletion when CancelKeyDeletion needs one. The server-less
+    self-checks look only at the request's shape and get `key_arn`.
+    """
+    kms = getattr(ctx, "kms", None)
+    if kms is None:
+        return ctx.key_arn
+    arn = kms.create_key(Description="e2e model coverage (disposable)")["KeyMetadata"]["Arn"]
+    if pending_deletion:
+        kms.schedule_key_deletion(KeyId=arn, PendingWindowInDays=7)
+    return arn
+
+
 BASE_REQUESTS: dict[str, Callable[[RequestContext], dict]] = {
     "CreateKey": lambda c: {"Description": "e2e model coverage"},
     "DescribeKey": lambda c: {"KeyId": c.key_arn},
@@ -200,6 +222,13 @@ BASE_REQUESTS: dict[str, Callable[[RequestContext], dict]] = {
     "PutKeyPolicy": lambda c: {
         "KeyId": c.policy_key_arn, "PolicyName": "default", "Policy": _default_policy_text(c)},
     "ListKeyPolicies": lambda c: {"KeyId": c.key_arn},
+    "EnableKeyRotation": lambda c: {"KeyId": c.key_arn},
+    "DisableKeyRotation": lambda c: {"KeyId": c.key_arn},
+    "GetKeyRotationStatus": lambda c: {"KeyId": c.key_arn},
+    "RotateKeyOnDemand": lambda c: {"KeyId": c.key_arn},
+    "ListKeyRotations": lambda c: {"KeyId": c.key_arn},
+    "ScheduleKeyDeletion": lambda c: {"KeyId": _disposable_key(c, pending_deletion=False)},
+    "CancelKeyDeletion": lambda c: {"KeyId": _disposable_key(c, pending_deletion=True)},
 }
 
 

@@ -5,11 +5,15 @@ contract (see README.md in this directory):
 
 * the binary comes from ``$STRONGROOM_BIN``;
 * ``serve --dev --data-dir DIR --listen 127.0.0.1:0 --dev-account ACCOUNT``
-  (optionally ``--dev-access-key-id`` / ``--dev-secret-access-key``);
+  (optionally ``--dev-access-key-id`` / ``--dev-secret-access-key``, and any
+  ``extra_args`` such as ``--dev-clock-control``);
 * once listening it prints ``export AWS_ENDPOINT_URL=…``, ``AWS_ACCESS_KEY_ID``,
   ``AWS_SECRET_ACCESS_KEY`` and ``AWS_REGION`` lines on stdout;
 * ``GET /healthz`` answers 200 when it is ready;
-* SIGTERM shuts it down gracefully with exit code 0.
+* SIGTERM shuts it down gracefully with exit code 0;
+* with ``--dev-clock-control``, ``POST /_strongroom/clock`` (unsigned JSON
+  ``{"advance_seconds": N}``) moves the server's domain clock forward and runs
+  the background work that became due; ``GET`` reads it.
 
 stdout and stderr go to files (never pipes, so a chatty server cannot block on
 a full pipe) that the secret-leak tests read afterwards.
@@ -18,6 +22,7 @@ a full pipe) that the secret-leak tests read afterwards.
 from __future__ import annotations
 
 import atexit
+import json
 import os
 import re
 import secrets
@@ -35,6 +40,10 @@ import pytest
 ACCOUNT_ID = "111122223333"
 STARTUP_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 20.0
+# A server whose domain clock tests move (--dev-clock-control). Its own scheduler
+# runs once an hour, so the work a clock jump makes due is done, and counted, by
+# that jump's answer rather than by a background tick racing it.
+CLOCK_CONTROL_ARGS = ("--dev-clock-control", "--scheduler-interval", "3600")
 EXPORT_KEYS = ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION")
 _EXPORT_RE = re.compile(r"^\s*export\s+(AWS_[A-Z_]+)=(.*)$")
 
@@ -100,6 +109,7 @@ class StrongroomServer:
         secret_access_key: str | None = None,
         account_id: str = ACCOUNT_ID,
         extra_env: dict[str, str] | None = None,
+        extra_args: list[str] | tuple[str, ...] = (),
     ) -> None:
         self.binary = binary
         self.data_dir = Path(data_dir)
@@ -108,6 +118,7 @@ class StrongroomServer:
         self.requested_access_key_id = access_key_id
         self.requested_secret_access_key = secret_access_key
         self.extra_env = dict(extra_env or {})
+        self.extra_args = list(extra_args)
         self.proc: subprocess.Popen | None = None
         self.exports: dict[str, str] = {}
         self.stdout_paths: list[Path] = []
@@ -129,7 +140,7 @@ class StrongroomServer:
             cmd += ["--dev-access-key-id", self.requested_access_key_id]
         if with_credentials and self.requested_secret_access_key:
             cmd += ["--dev-secret-access-key", self.requested_secret_access_key]
-        return cmd
+        return cmd + self.extra_args
 
     def start(self, *, with_credentials: bool = True, timeout: float = STARTUP_TIMEOUT_S) -> None:
         """Start and wait until the export lines are printed and /healthz is 200."""
@@ -222,6 +233,34 @@ class StrongroomServer:
     def restart(self, *, with_credentials: bool = True) -> None:
         self.stop()
         self.start(with_credentials=with_credentials)
+
+    # -- the test-only clock (--dev-clock-control) ------------------------------
+
+    def clock_request(self, method: str, payload: dict | None = None) -> tuple[int, bytes]:
+        """An unsigned request to /_strongroom/clock: (HTTP status, body)."""
+        data = None if payload is None else json.dumps(payload).encode()
+        request = urllib.request.Request(
+            self.endpoint + "/_strongroom/clock", data=data, method=method,
+            headers={"Content-Type": "application/json"} if data is not None else {},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=60) as resp:
+                return resp.status, resp.read()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read()
+
+    def clock_now(self) -> float:
+        """The server's domain clock, in epoch seconds."""
+        status, body = self.clock_request("GET")
+        assert status == 200, f"GET /_strongroom/clock -> HTTP {status}: {body[:300]!r}"
+        return float(json.loads(body)["now"])
+
+    def advance_clock(self, seconds: int) -> dict:
+        """Move the domain clock forward; the answer (`now`, `rotated`, `deleted`)
+        comes after the background work that became due has run."""
+        status, body = self.clock_request("POST", {"advance_seconds": int(seconds)})
+        assert status == 200, f"POST /_strongroom/clock -> HTTP {status}: {body[:300]!r}"
+        return json.loads(body)
 
     @property
     def running(self) -> bool:

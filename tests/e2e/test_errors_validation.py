@@ -137,8 +137,8 @@ def test_unknown_alias_is_not_found(operation, extra, kms):
 @pytest.mark.parametrize("operation, params", [
     ("sign", {"Message": b"m", "SigningAlgorithm": "ECDSA_SHA_256"}),
     ("create_grant", {"GranteePrincipal": "arn:aws:iam::111122223333:root", "Operations": ["Decrypt"]}),
-    ("schedule_key_deletion", {"PendingWindowInDays": 7}),
-    ("enable_key_rotation", {}),
+    ("get_public_key", {}),
+    ("generate_mac", {"Message": b"m", "MacAlgorithm": "HMAC_SHA_256"}),
 ])
 def test_unimplemented_operation_is_unsupported_and_named(operation, params, kms, key):
     name = "".join(part.capitalize() for part in operation.split("_"))
