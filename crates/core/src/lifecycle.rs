@@ -5,7 +5,9 @@
 //! never read here.
 
 use crate::KmsError;
-use crate::key::{Key, KeySpec, Origin, RotationSchedule, RotationType, ScheduledDeletion};
+use crate::key::{
+    Key, KeyManager, KeySpec, Origin, RotationSchedule, RotationType, ScheduledDeletion,
+};
 use crate::state::KeyState;
 use crate::time::Timestamp;
 
@@ -23,6 +25,33 @@ fn after_days(t: Timestamp, days: u32) -> Timestamp {
 }
 
 impl Key {
+    /// Customers may not manage provider-managed keys (`KeyManager` AWS): their state, policy,
+    /// description, tags, aliases and deletion belong to the service that uses them. AWS answers
+    /// such requests with AccessDeniedException (the keys' fixed policy grants no management).
+    pub fn check_customer_managed(&self) -> Result<(), KmsError> {
+        match self.manager {
+            KeyManager::Customer => Ok(()),
+            KeyManager::Aws => Err(KmsError::AccessDenied(format!(
+                "{} is an AWS managed key: it can be used and described, but only the service \
+                 that owns it manages it.",
+                self.arn
+            ))),
+        }
+    }
+
+    /// Rotation settings of provider-managed keys are fixed (yearly, always on), and they are
+    /// not rotated on demand: AWS answers UnsupportedOperationException.
+    fn check_rotation_settable(&self) -> Result<(), KmsError> {
+        match self.manager {
+            KeyManager::Customer => Ok(()),
+            KeyManager::Aws => Err(KmsError::UnsupportedOperation(format!(
+                "{} is an AWS managed key: it rotates every year and its rotation cannot be \
+                 changed or triggered.",
+                self.arn
+            ))),
+        }
+    }
+
     /// Rotation applies to symmetric encryption keys with generated material only (imported
     /// material rotates on demand with new imported material, a later feature).
     fn check_rotatable(&self) -> Result<(), KmsError> {
@@ -40,6 +69,7 @@ impl Key {
     /// the period now; changing the period of enabled rotation keeps the schedule's anchor (the
     /// last rotation, or when rotation was enabled) and moves only the next date.
     pub fn enable_rotation(&mut self, now: Timestamp, period_days: u32) -> Result<(), KmsError> {
+        self.check_rotation_settable()?;
         self.state.check_usable(&self.arn)?;
         self.check_rotatable()?;
         let from = match self.rotation {
@@ -59,6 +89,7 @@ impl Key {
 
     /// DisableKeyRotation.
     pub fn disable_rotation(&mut self) -> Result<(), KmsError> {
+        self.check_rotation_settable()?;
         self.state.check_usable(&self.arn)?;
         self.check_rotatable()?;
         self.rotation = None;
@@ -73,6 +104,7 @@ impl Key {
         self.check_rotatable()?;
         match kind {
             RotationType::OnDemand => {
+                self.check_rotation_settable()?;
                 if self.on_demand_rotations >= ON_DEMAND_ROTATION_LIMIT {
                     return Err(KmsError::LimitExceeded(format!(
                         "{} has reached the limit of {ON_DEMAND_ROTATION_LIMIT} on-demand \
@@ -103,6 +135,7 @@ impl Key {
 
     /// ScheduleKeyDeletion with `window_days` (already checked to be 7–30).
     pub fn schedule_deletion(&mut self, now: Timestamp, window_days: u32) -> Result<(), KmsError> {
+        self.check_customer_managed()?;
         self.state = self.state.schedule_deletion(&self.arn)?;
         self.deletion = Some(ScheduledDeletion {
             deletion_date: after_days(now, window_days),
@@ -113,6 +146,7 @@ impl Key {
 
     /// CancelKeyDeletion: the key comes back disabled.
     pub fn cancel_deletion(&mut self) -> Result<(), KmsError> {
+        self.check_customer_managed()?;
         self.state = self.state.cancel_deletion(&self.arn)?;
         self.deletion = None;
         Ok(())
@@ -230,6 +264,37 @@ mod tests {
         assert!(k.rotation_due(due));
         k.state = KeyState::Disabled;
         assert!(!k.rotation_due(due));
+    }
+
+    #[test]
+    fn provider_managed_keys_rotate_automatically_but_refuse_management() {
+        let mut k = key();
+        k.manager = KeyManager::Aws;
+        k.rotation = Some(RotationSchedule {
+            period_days: 365,
+            next_rotation_at: T,
+        });
+        assert!(matches!(
+            k.enable_rotation(T, 90),
+            Err(KmsError::UnsupportedOperation(_))
+        ));
+        assert!(matches!(
+            k.disable_rotation(),
+            Err(KmsError::UnsupportedOperation(_))
+        ));
+        assert!(matches!(
+            k.rotate(T, RotationType::OnDemand),
+            Err(KmsError::UnsupportedOperation(_))
+        ));
+        assert!(matches!(
+            k.schedule_deletion(T, 7),
+            Err(KmsError::AccessDenied(_))
+        ));
+        assert!(matches!(
+            k.check_customer_managed(),
+            Err(KmsError::AccessDenied(_))
+        ));
+        assert_eq!(k.rotate(T, RotationType::Automatic).unwrap(), 2);
     }
 
     #[test]

@@ -29,6 +29,50 @@ pub fn default_key_policy(partition: &str, account_id: &str) -> String {
     )
 }
 
+/// The fixed key policy of a provider-managed key (`alias/aws/<service>`): the account's
+/// principals may use the key through `service` in `region` (`kms:ViaService`), and the
+/// account may read its metadata. Nobody may manage it: the service that owns it does.
+pub fn managed_key_policy(
+    partition: &str,
+    account_id: &str,
+    service: &str,
+    region: &str,
+) -> String {
+    let root = escape(&format!("arn:{partition}:iam::{account_id}:root"));
+    let account = escape(account_id);
+    let via = escape(&format!("{service}.{region}.amazonaws.com"));
+    let service = escape(service);
+    format!(
+        r#"{{
+  "Version" : "2012-10-17",
+  "Id" : "auto-{service}-1",
+  "Statement" : [ {{
+    "Sid" : "Allow access through {service} for all principals in the account that are authorized to use {service}",
+    "Effect" : "Allow",
+    "Principal" : {{
+      "AWS" : "*"
+    }},
+    "Action" : [ "kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:CreateGrant", "kms:DescribeKey" ],
+    "Resource" : "*",
+    "Condition" : {{
+      "StringEquals" : {{
+        "kms:CallerAccount" : "{account}",
+        "kms:ViaService" : "{via}"
+      }}
+    }}
+  }}, {{
+    "Sid" : "Allow direct access to key metadata to the account",
+    "Effect" : "Allow",
+    "Principal" : {{
+      "AWS" : "{root}"
+    }},
+    "Action" : [ "kms:Describe*", "kms:Get*", "kms:List*" ],
+    "Resource" : "*"
+  }} ]
+}}"#
+    )
+}
+
 /// Escapes `s` for use between JSON double quotes.
 fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -46,6 +90,14 @@ fn escape(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_managed_key_policy_is_a_valid_key_policy_naming_the_service() {
+        let p = managed_key_policy("aws", "111122223333", "s3", "eu-west-1");
+        assert!(crate::parse_key_policy(&p).is_ok(), "{p}");
+        assert!(p.contains("\"kms:ViaService\" : \"s3.eu-west-1.amazonaws.com\""));
+        assert!(p.contains("arn:aws:iam::111122223333:root"));
+    }
     use crate::model::{
         ActionPattern, AwsPrincipal, Effect, IamIdentity, Principal, PrincipalSpec,
     };

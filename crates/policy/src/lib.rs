@@ -56,7 +56,7 @@ mod patterns;
 mod principal;
 mod syntax;
 
-pub use default_policy::default_key_policy;
+pub use default_policy::{default_key_policy, managed_key_policy};
 pub use error::{ElementPair, PolicyError, PolicyException};
 pub use model::{
     ActionPattern, ActionSpec, AwsPrincipal, Condition, ConditionOperator, ConditionTest,

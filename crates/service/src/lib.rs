@@ -11,6 +11,7 @@
 
 pub mod cache;
 mod identity;
+pub mod managed;
 pub mod ops;
 mod resolve;
 pub mod scheduler;

@@ -74,7 +74,10 @@ impl Service {
                     .insert_alias(seen, cache_key, a.value.target);
                 Ok(a.value.target)
             }
-            None => Err(KmsError::alias_not_found(&ctx.scope.alias_arn(name))),
+            None => match self.ensure_managed_key(ctx, name).await? {
+                Some(id) => Ok(id),
+                None => Err(KmsError::alias_not_found(&ctx.scope.alias_arn(name))),
+            },
         }
     }
 

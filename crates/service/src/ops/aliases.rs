@@ -34,6 +34,7 @@ impl Service {
             ));
         }
         let key = self.resolve(ctx, target).await?;
+        key.key.check_customer_managed()?;
         key.key.state.check_manageable(&key.key.arn)?;
         Ok(key.key.id)
     }

@@ -168,6 +168,7 @@ impl Service {
         description: String,
     ) -> Result<(), KmsError> {
         self.update_key(ctx, r, |k| {
+            k.check_customer_managed()?;
             k.state.check_manageable(&k.arn)?;
             k.description.clone_from(&description);
             Ok(())
@@ -179,6 +180,7 @@ impl Service {
     /// EnableKey.
     pub async fn enable_key(&self, ctx: &RequestContext, r: &KeyRef) -> Result<(), KmsError> {
         self.update_key(ctx, r, |k| {
+            k.check_customer_managed()?;
             k.state = k.state.enable(&k.arn)?;
             Ok(())
         })
@@ -189,6 +191,7 @@ impl Service {
     /// DisableKey.
     pub async fn disable_key(&self, ctx: &RequestContext, r: &KeyRef) -> Result<(), KmsError> {
         self.update_key(ctx, r, |k| {
+            k.check_customer_managed()?;
             k.state = k.state.disable(&k.arn)?;
             Ok(())
         })

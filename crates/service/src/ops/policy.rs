@@ -56,6 +56,7 @@ impl Service {
         check_name(name)?;
         validate(&policy)?;
         self.update_key(ctx, r, |k| {
+            k.check_customer_managed()?;
             k.state.check_manageable(&k.arn)?;
             k.policy.clone_from(&policy);
             Ok(())

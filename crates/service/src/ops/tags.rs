@@ -42,6 +42,7 @@ impl Service {
         tags: Vec<(String, String)>,
     ) -> Result<(), KmsError> {
         self.update_key(ctx, r, |k| {
+            k.check_customer_managed()?;
             k.state.check_manageable(&k.arn)?;
             k.tags = merge_tags(std::mem::take(&mut k.tags), &tags)?;
             Ok(())
@@ -63,6 +64,7 @@ impl Service {
             ));
         }
         self.update_key(ctx, r, |k| {
+            k.check_customer_managed()?;
             k.state.check_manageable(&k.arn)?;
             for t in &keys {
                 k.tags.remove(t);
