@@ -32,6 +32,7 @@ IMPLEMENTED: tuple[str, ...] = (
     "TagResource", "UntagResource", "ListResourceTags", "GetKeyPolicy", "PutKeyPolicy",
     "ListKeyPolicies", "EnableKeyRotation", "DisableKeyRotation", "GetKeyRotationStatus",
     "RotateKeyOnDemand", "ListKeyRotations", "ScheduleKeyDeletion", "CancelKeyDeletion",
+    "GetKeyLastUsage",
 )
 
 # Constraints that cannot be exercised end to end, by case id, with the reason.
@@ -229,6 +230,7 @@ BASE_REQUESTS: dict[str, Callable[[RequestContext], dict]] = {
     "ListKeyRotations": lambda c: {"KeyId": c.key_arn},
     "ScheduleKeyDeletion": lambda c: {"KeyId": _disposable_key(c, pending_deletion=False)},
     "CancelKeyDeletion": lambda c: {"KeyId": _disposable_key(c, pending_deletion=True)},
+    "GetKeyLastUsage": lambda c: {"KeyId": c.key_arn},
 }
 
 

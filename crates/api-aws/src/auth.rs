@@ -59,7 +59,11 @@ impl SigningKeys {
 }
 
 impl AwsApi {
-    pub(crate) async fn authenticate(&self, req: &Request<'_>) -> Result<RequestContext, ApiError> {
+    pub(crate) async fn authenticate(
+        &self,
+        req: &Request<'_>,
+        request_id: &str,
+    ) -> Result<RequestContext, ApiError> {
         let auth = strongroom_sigv4::parse(req).map_err(ApiError::Signature)?;
         // Dev mode (no configured regions) serves any well-formed region the scope names.
         let region = Region::parse(auth.region());
@@ -95,6 +99,11 @@ impl AwsApi {
         strongroom_sigv4::verify_with_key(req, &auth, &endpoint, &key, now)
             .map_err(ApiError::Signature)?;
         let partition = self.service.config().partition.clone();
-        Ok(RequestContext::new(cred.caller.clone(), &partition, region))
+        Ok(RequestContext::new(
+            cred.caller.clone(),
+            &partition,
+            region,
+            request_id.to_owned(),
+        ))
     }
 }

@@ -59,6 +59,7 @@ pub(crate) async fn dispatch(
         O::ListKeyRotations => ops::lifecycle::list_key_rotations(c).await,
         O::ScheduleKeyDeletion => ops::lifecycle::schedule_key_deletion(c).await,
         O::CancelKeyDeletion => ops::lifecycle::cancel_key_deletion(c).await,
+        O::GetKeyLastUsage => ops::lifecycle::get_key_last_usage(c).await,
         other => Err(KmsError::UnsupportedOperation(format!(
             "{} is not supported by this server yet.",
             other.name()

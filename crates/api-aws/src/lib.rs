@@ -71,7 +71,7 @@ impl AwsApi {
     /// Handles one request end to end.
     pub async fn handle(&self, req: &Request<'_>) -> Response {
         let request_id = self.request_ids.next();
-        let result = self.handle_inner(req).await;
+        let result = self.handle_inner(req, &request_id).await;
         match result {
             Ok(body) => Response {
                 status: 200,
@@ -95,8 +95,8 @@ impl AwsApi {
         }
     }
 
-    async fn handle_inner(&self, req: &Request<'_>) -> Result<Vec<u8>, ApiError> {
-        let ctx = self.authenticate(req).await?;
+    async fn handle_inner(&self, req: &Request<'_>, request_id: &str) -> Result<Vec<u8>, ApiError> {
+        let ctx = self.authenticate(req, request_id).await?;
         // The JSON protocol has one endpoint: POST /.
         if req.method != "POST" || req.path != "/" {
             return Err(ApiError::UnknownOperation);

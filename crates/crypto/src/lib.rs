@@ -7,11 +7,15 @@
 //!   stored key material under the root key;
 //! - [`digest`]: SHA-256, HMAC-SHA-256 and constant-time comparison (SigV4 needs all three);
 //! - [`random`]: the injected source of randomness;
-//! - [`seal`]: the root key and the seals that protect it at rest.
+//! - [`seal`]: the root key and the seals that protect it at rest;
+//! - [`import`]: RSA wrapping keys and the unwrapping of imported key material (BYOK), with
+//!   [`keywrap`] (AES key wrap with padding, RFC 5649) for its `RSA_AES_KEY_WRAP_*` algorithms.
 #![forbid(unsafe_code)]
 
 pub mod aead;
 pub mod digest;
+pub mod import;
+pub mod keywrap;
 pub mod random;
 pub mod seal;
 pub mod secret;
@@ -29,4 +33,11 @@ pub enum CryptoError {
     /// The system random source failed.
     #[error("random source failed")]
     Random,
+    /// A stored or supplied key could not be parsed, or is of an unsupported kind or size.
+    /// Never caused by a ciphertext: failures that depend on one are `AuthenticationFailed`.
+    #[error("invalid key")]
+    InvalidKey,
+    /// Generating a key pair failed inside aws-lc.
+    #[error("key generation failed")]
+    KeyGeneration,
 }

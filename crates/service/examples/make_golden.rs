@@ -43,7 +43,12 @@ async fn main() {
         principal_arn: "arn:aws:iam::111122223333:root".into(),
         access_key_id: "AKIAGOLDENGOLDEN0000".into(),
     };
-    let ctx = RequestContext::new(caller, "aws", Region::parse("us-east-1").unwrap());
+    let ctx = RequestContext::new(
+        caller,
+        "aws",
+        Region::parse("us-east-1").unwrap(),
+        "golden".into(),
+    );
     let k1 = svc
         .create_key(
             &ctx,

@@ -16,6 +16,7 @@ pub mod ops;
 mod resolve;
 pub mod scheduler;
 mod store_call;
+pub mod usage;
 
 pub use identity::{Caller, DevCredentials};
 pub use strongroom_core::KmsError;
@@ -49,17 +50,23 @@ pub struct RequestContext {
     pub caller: Caller,
     /// The partition, account and region the request acts in.
     pub scope: Scope,
+    /// The front end's id of this request (recorded with key usage, and later audit events).
+    pub request_id: String,
 }
 
 impl RequestContext {
-    /// A context for `caller` acting in `region` of its own account.
-    pub fn new(caller: Caller, partition: &str, region: Region) -> Self {
+    /// A context for request `request_id` of `caller`, acting in `region` of its own account.
+    pub fn new(caller: Caller, partition: &str, region: Region, request_id: String) -> Self {
         let scope = Scope {
             partition: partition.to_owned(),
             account: caller.account.clone(),
             region,
         };
-        Self { caller, scope }
+        Self {
+            caller,
+            scope,
+            request_id,
+        }
     }
 
     /// The caller's account.
@@ -81,6 +88,7 @@ struct Inner {
     clock: Arc<dyn Clock>,
     config: Config,
     cache: cache::Caches,
+    usage: usage::PendingUsage,
 }
 
 impl std::fmt::Debug for Inner {
@@ -109,6 +117,7 @@ impl Service {
                 clock,
                 config,
                 cache: cache::Caches::default(),
+                usage: usage::PendingUsage::default(),
             }),
         }
     }

@@ -23,6 +23,7 @@ use strongroom_core::alias::Alias;
 use strongroom_core::identity::{AccessKey, Account};
 use strongroom_core::ids::{AccountId, AliasName, KeyId, Region};
 use strongroom_core::key::{Key, KeyVersion};
+use strongroom_core::operation::Operation;
 use strongroom_core::time::Timestamp;
 
 /// A value as read from the store, with the revision a later write must expect.
@@ -56,6 +57,10 @@ pub enum Write {
     /// Add a key material version. Versions are never changed; adding an existing
     /// (key, version) pair is a conflict.
     AddKeyVersion(KeyVersion),
+    /// Record the last successful cryptographic use of a key, unless the stored one is newer
+    /// (coalesced writes from several nodes may arrive out of order). A key that no longer
+    /// exists is skipped, not a conflict: usage is flushed after the fact.
+    RecordKeyUsage(KeyUsageRecord),
     /// Destroy a key: the key record, its tags, every material version, and every alias that
     /// points at it. The key must be at `revision`.
     DeleteKey {
@@ -91,6 +96,29 @@ pub enum Write {
         /// What must be there now.
         expect: Expect,
     },
+}
+
+/// The last successful cryptographic use of a key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyUsageRecord {
+    /// The key.
+    pub key_id: KeyId,
+    /// The operation (`Encrypt`, `Decrypt`, …).
+    pub operation: Operation,
+    /// When it happened.
+    pub at: Timestamp,
+    /// The request id of that request.
+    pub request_id: String,
+}
+
+/// What GetKeyLastUsage reports for a key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyUsage {
+    /// Since when uses of this key are tracked: its creation, or the upgrade that introduced
+    /// tracking for keys older than that.
+    pub tracking_start: Timestamp,
+    /// The last recorded use, if any.
+    pub last: Option<KeyUsageRecord>,
 }
 
 /// A set of writes that commit together or not at all.
@@ -192,6 +220,9 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         now: Timestamp,
         until: Timestamp,
     ) -> Result<bool, StoreError>;
+
+    /// The usage tracking of a key (`None` if the key does not exist).
+    fn get_key_usage(&self, id: &KeyId) -> Result<Option<KeyUsage>, StoreError>;
 
     /// One account.
     fn get_account(&self, id: &AccountId) -> Result<Option<Account>, StoreError>;

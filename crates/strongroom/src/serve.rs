@@ -115,6 +115,8 @@ async fn serve_dev(args: ServeArgs) -> Result<(), BoxError> {
     let node = format!("{}-{}", std::process::id(), addr);
     let scheduler =
         service.spawn_scheduler(node, Duration::from_secs(args.scheduler_interval.max(1)));
+    let usage_flusher = service.spawn_usage_flusher(Duration::from_secs(5));
+    let flush_service = service.clone();
     let control = test_clock.map(|clock| crate::http::ClockControl {
         clock,
         service: service.clone(),
@@ -130,6 +132,11 @@ async fn serve_dev(args: ServeArgs) -> Result<(), BoxError> {
         .with_graceful_shutdown(crate::http::shutdown_signal())
         .await?;
     scheduler.abort();
+    usage_flusher.abort();
+    // The last usage notes of the run; a crash would lose at most one interval of them.
+    if let Err(e) = flush_service.flush_usage().await {
+        tracing::warn!(error = %e, "final key usage flush failed");
+    }
     tracing::info!("stopped");
     Ok(())
 }

@@ -180,6 +180,8 @@ struct ReEncryptOut {
     key_id: String,
     source_encryption_algorithm: &'static str,
     destination_encryption_algorithm: &'static str,
+    source_key_material_id: String,
+    destination_key_material_id: String,
 }
 
 pub(crate) async fn re_encrypt(c: Call<'_>) -> Result<Vec<u8>, ApiError> {
@@ -217,6 +219,11 @@ pub(crate) async fn re_encrypt(c: Call<'_>) -> Result<Vec<u8>, ApiError> {
         key_id: out.destination_key_arn,
         source_encryption_algorithm: EncryptionAlgorithm::SymmetricDefault.as_str(),
         destination_encryption_algorithm: EncryptionAlgorithm::SymmetricDefault.as_str(),
+        source_key_material_id: key_material_id(&out.source_material.0, out.source_material.1),
+        destination_key_material_id: key_material_id(
+            &out.destination_material.0,
+            out.destination_material.1,
+        ),
     })
 }
 

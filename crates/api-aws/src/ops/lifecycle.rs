@@ -103,7 +103,8 @@ struct RotationOut {
     key_id: String,
     key_material_id: String,
     key_material_state: &'static str,
-    rotation_date: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rotation_date: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     rotation_type: Option<&'static str>,
 }
@@ -143,7 +144,8 @@ pub(crate) async fn list_key_rotations(c: Call<'_>) -> Result<Vec<u8>, ApiError>
             key_id: e.key_id.to_string(),
             key_material_id: key_material_id(&e.key_id, e.version),
             key_material_state: if e.current { "CURRENT" } else { "NON_CURRENT" },
-            rotation_date: e.date.unix_seconds_f64(),
+            // The first material is not a rotation: AWS gives it no RotationDate.
+            rotation_date: e.rotation_type.map(|_| e.date.unix_seconds_f64()),
             rotation_type: e.rotation_type.map(|t| t.as_str()),
         })
         .collect();
@@ -192,4 +194,40 @@ pub(crate) async fn cancel_key_deletion(c: Call<'_>) -> Result<Vec<u8>, ApiError
         .cancel_key_deletion(c.ctx, &key_ref(&i.key_id, "keyId")?)
         .await?;
     json(&KeyIdOut { key_id: key.arn })
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct LastUsageData {
+    operation: &'static str,
+    timestamp: f64,
+    kms_request_id: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct LastUsageOut {
+    key_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    key_last_usage: Option<LastUsageData>,
+    tracking_start_date: f64,
+    key_creation_date: f64,
+}
+
+pub(crate) async fn get_key_last_usage(c: Call<'_>) -> Result<Vec<u8>, ApiError> {
+    let i: KeyIdIn = parse_body(c.body)?;
+    let u = c
+        .svc
+        .get_key_last_usage(c.ctx, &key_ref(&i.key_id, "keyId")?)
+        .await?;
+    json(&LastUsageOut {
+        key_id: u.key_arn,
+        key_last_usage: u.last.map(|l| LastUsageData {
+            operation: l.operation.name(),
+            timestamp: l.at.unix_seconds_f64(),
+            kms_request_id: l.request_id,
+        }),
+        tracking_start_date: u.tracking_start.unix_seconds_f64(),
+        key_creation_date: u.key_created.unix_seconds_f64(),
+    })
 }

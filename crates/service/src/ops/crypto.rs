@@ -9,6 +9,7 @@ use strongroom_core::ciphertext::{self, HEADER_LEN, Header, OVERHEAD};
 use strongroom_core::context::EncryptionContext;
 use strongroom_core::ids::{KeyId, KeyRef};
 use strongroom_core::key::{DataKeySpec, EncryptionAlgorithm, KeySpec, KeyUsage};
+use strongroom_core::operation::Operation;
 use strongroom_crypto::aead::{self, NONCE_LEN, SALT_LEN};
 use strongroom_crypto::secret::SecretBytes;
 
@@ -65,6 +66,10 @@ pub struct ReSealed {
     pub source_key_arn: String,
     /// The key that encrypted the new blob.
     pub destination_key_arn: String,
+    /// The key and material version that decrypted the old blob.
+    pub source_material: (KeyId, u32),
+    /// The key and material version that encrypted the new blob.
+    pub destination_material: (KeyId, u32),
 }
 
 /// The result of GenerateDataKey(+WithoutPlaintext).
@@ -227,8 +232,11 @@ impl Service {
         algorithm: Option<EncryptionAlgorithm>,
         dry_run: bool,
     ) -> Result<Sealed, KmsError> {
-        self.seal_for(ctx, key, algorithm, dry_run, plaintext, context)
-            .await
+        let sealed = self
+            .seal_for(ctx, key, algorithm, dry_run, plaintext, context)
+            .await?;
+        self.note_usage(ctx, sealed.key_id, Operation::Encrypt);
+        Ok(sealed)
     }
 
     /// Decrypt.
@@ -243,6 +251,7 @@ impl Service {
         if dry_run {
             return Err(KmsError::DryRun);
         }
+        self.note_usage(ctx, key.key.id, Operation::Decrypt);
         Ok(Opened {
             plaintext,
             key_arn: key.key.arn.clone(),
@@ -263,7 +272,7 @@ impl Service {
         destination_algorithm: Option<EncryptionAlgorithm>,
         dry_run: bool,
     ) -> Result<ReSealed, KmsError> {
-        let (src, _, plaintext) = self.open(ctx, blob, source).await?;
+        let (src, src_version, plaintext) = self.open(ctx, blob, source).await?;
         let sealed = self
             .seal_for(
                 ctx,
@@ -274,10 +283,14 @@ impl Service {
                 destination_context,
             )
             .await?;
+        self.note_usage(ctx, src.key.id, Operation::ReEncrypt);
+        self.note_usage(ctx, sealed.key_id, Operation::ReEncrypt);
         Ok(ReSealed {
             ciphertext: sealed.ciphertext,
             source_key_arn: src.key.arn.clone(),
             destination_key_arn: sealed.key_arn,
+            source_material: (src.key.id, src_version),
+            destination_material: (sealed.key_id, sealed.version),
         })
     }
 
@@ -295,6 +308,12 @@ impl Service {
         let sealed = self
             .seal_for(ctx, key, None, dry_run, data_key.expose(), context)
             .await?;
+        let op = if with_plaintext {
+            Operation::GenerateDataKey
+        } else {
+            Operation::GenerateDataKeyWithoutPlaintext
+        };
+        self.note_usage(ctx, sealed.key_id, op);
         Ok(DataKey {
             ciphertext: sealed.ciphertext,
             plaintext: with_plaintext.then_some(data_key),

@@ -8,6 +8,7 @@ use strongroom_core::KmsError;
 use strongroom_core::ids::{KeyId, KeyRef};
 use strongroom_core::key::{Key, RotationType};
 use strongroom_core::lifecycle::{PENDING_WINDOW_DAYS, ROTATION_PERIOD_DAYS};
+use strongroom_core::state::KeyState;
 use strongroom_core::time::Timestamp;
 use strongroom_store::Write;
 
@@ -82,11 +83,14 @@ impl Service {
     ) -> Result<RotationStatus, KmsError> {
         let key = self.resolve(ctx, r).await?;
         let k = &key.key;
+        // While a key is pending deletion its rotation status is false; cancelling the deletion
+        // brings the stored setting back (AWS's documented behaviour).
+        let rotation = k.rotation.filter(|_| k.state != KeyState::PendingDeletion);
         Ok(RotationStatus {
             key_arn: k.arn.clone(),
-            enabled: k.rotation.is_some(),
-            period_days: k.rotation.map(|r| r.period_days),
-            next_rotation: k.rotation.map(|r| r.next_rotation_at),
+            enabled: rotation.is_some(),
+            period_days: rotation.map(|r| r.period_days),
+            next_rotation: rotation.map(|r| r.next_rotation_at),
         })
     }
 

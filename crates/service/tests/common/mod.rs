@@ -37,7 +37,12 @@ pub fn ctx_in(account: &str, region: &str) -> RequestContext {
         principal_arn: format!("arn:aws:iam::{account}:root"),
         access_key_id: "AKIAEXAMPLEEXAMPLE00".to_owned(),
     };
-    RequestContext::new(caller, "aws", Region::parse(region).unwrap())
+    RequestContext::new(
+        caller,
+        "aws",
+        Region::parse(region).unwrap(),
+        "test-request".into(),
+    )
 }
 
 pub fn ctx() -> RequestContext {

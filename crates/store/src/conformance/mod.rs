@@ -28,7 +28,8 @@
 //! Beyond the trait's documentation, the suite fixes these rules: a write that would leave a
 //! dangling reference (a version or alias of a missing key, an access key of a missing
 //! account) is a conflict; names and ids sort bytewise; writes in one transaction see the
-//! earlier writes of the same transaction.
+//! earlier writes of the same transaction; a recorded key use as old as the stored one keeps
+//! the stored one.
 
 /// Fails the case with a message unless `cond` holds.
 macro_rules! ensure {
@@ -60,6 +61,7 @@ mod lifecycle;
 mod lists;
 mod records;
 mod transactions;
+mod usage;
 
 pub use due::{
     keys_due_for_deletion_across_scopes_in_order, keys_due_for_rotation_across_scopes_in_order,
@@ -83,6 +85,12 @@ pub use records::{
 pub use transactions::{
     concurrent_creates_admit_exactly_one, concurrent_increments_lose_no_update,
     failed_transaction_applies_nothing, writes_apply_in_order_within_a_transaction,
+};
+pub use usage::{
+    created_key_is_tracked_from_its_creation, delete_key_removes_its_usage,
+    every_operation_round_trips, failed_transaction_records_no_usage, newest_recorded_use_wins,
+    out_of_order_records_in_one_transaction_keep_the_newest, usage_of_a_missing_key_is_skipped,
+    usage_of_a_missing_key_reads_as_none,
 };
 
 use crate::StoreError;
@@ -175,6 +183,14 @@ macro_rules! conformance_tests {
             keys_due_for_deletion_across_scopes_in_order,
             lease_is_held_by_one_holder_until_it_expires,
             concurrent_lease_takers_admit_exactly_one,
+            created_key_is_tracked_from_its_creation,
+            newest_recorded_use_wins,
+            out_of_order_records_in_one_transaction_keep_the_newest,
+            usage_of_a_missing_key_is_skipped,
+            failed_transaction_records_no_usage,
+            delete_key_removes_its_usage,
+            usage_of_a_missing_key_reads_as_none,
+            every_operation_round_trips,
         );
     };
     (@cases ($factory:expr) $($case:ident),+ $(,)?) => {

@@ -6,16 +6,17 @@
 //! [`StoreError::Corrupt`] naming the column, instead of as a generic driver error. Enums are
 //! stored by their wire names, which are stable, rather than by position.
 
-use crate::{StoreError, Versioned};
+use crate::{KeyUsage, KeyUsageRecord, StoreError, Versioned};
 use rusqlite::{ErrorCode, Row};
 use std::collections::BTreeMap;
 use strongroom_core::alias::Alias;
 use strongroom_core::identity::{AccessKey, AccessKeyStatus, Account};
 use strongroom_core::ids::{AccountId, AliasName, KeyId, Region};
 use strongroom_core::key::{
-    Key, KeyManager, KeySpec, KeyUsage, KeyVersion, Origin, RotationSchedule, RotationType,
-    ScheduledDeletion,
+    Key, KeyManager, KeySpec, KeyUsage as KeyUsageKind, KeyVersion, Origin, RotationSchedule,
+    RotationType, ScheduledDeletion,
 };
+use strongroom_core::operation::Operation;
 use strongroom_core::state::KeyState;
 use strongroom_core::time::Timestamp;
 
@@ -216,7 +217,7 @@ impl KeyRow {
             created_at: Timestamp(self.created_at_ms),
             description: self.description,
             spec: parse("key spec", &self.key_spec, KeySpec::parse)?,
-            usage: parse("key usage", &self.key_usage, KeyUsage::parse)?,
+            usage: parse("key usage", &self.key_usage, KeyUsageKind::parse)?,
             origin: parse("origin", &self.origin, Origin::parse)?,
             manager: parse("key manager", &self.key_manager, KeyManager::parse)?,
             state: parse("key state", &self.key_state, KeyState::parse)?,
@@ -365,6 +366,60 @@ impl AccessKeyRow {
         Ok(Versioned {
             revision: revision(self.revision)?,
             value: access_key,
+        })
+    }
+}
+
+/// A key's row of `key_usage` as [`UsageRow::QUERY`] reads it: `keys` left-joined with
+/// `key_usage`, so that a key without its usage row (which only a damaged file has) is told
+/// apart from a missing key.
+#[derive(Debug)]
+pub(crate) struct UsageRow {
+    key_id: String,
+    tracking_start_ms: Option<i64>,
+    operation: Option<String>,
+    used_at_ms: Option<i64>,
+    request_id: Option<String>,
+}
+
+impl UsageRow {
+    /// The usage of key `?1`; no row if the key does not exist.
+    pub(crate) const QUERY: &'static str = "SELECT k.key_id, u.tracking_start_ms, u.operation, \
+        u.used_at_ms, u.request_id FROM keys AS k LEFT JOIN key_usage AS u USING (key_id) \
+        WHERE k.key_id = ?1";
+
+    pub(crate) fn from_row(row: &Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Self {
+            key_id: row.get(0)?,
+            tracking_start_ms: row.get(1)?,
+            operation: row.get(2)?,
+            used_at_ms: row.get(3)?,
+            request_id: row.get(4)?,
+        })
+    }
+
+    pub(crate) fn decode(self) -> Result<KeyUsage, StoreError> {
+        let tracking_start = self
+            .tracking_start_ms
+            .ok_or_else(|| StoreError::Corrupt(format!("key {} has no usage row", self.key_id)))?;
+        let last = match (self.operation, self.used_at_ms, self.request_id) {
+            (None, None, None) => None,
+            (Some(operation), Some(at), Some(request_id)) => Some(KeyUsageRecord {
+                key_id: key_id(&self.key_id)?,
+                operation: parse("operation", &operation, Operation::from_name)?,
+                at: Timestamp(at),
+                request_id,
+            }),
+            _ => {
+                return Err(StoreError::Corrupt(
+                    "operation, used_at_ms and request_id must be set together or not at all"
+                        .to_owned(),
+                ));
+            }
+        };
+        Ok(KeyUsage {
+            tracking_start: Timestamp(tracking_start),
+            last,
         })
     }
 }

@@ -328,6 +328,7 @@ fn delete_key_leaves_no_rows_behind() {
         ("keys", "key_id"),
         ("key_tags", "key_id"),
         ("key_versions", "key_id"),
+        ("key_usage", "key_id"),
         ("aliases", "target_key_id"),
     ] {
         assert_eq!(

@@ -23,10 +23,12 @@ mod write;
 mod lifecycle_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod usage_tests;
 
 pub use schema::SCHEMA_VERSION;
 
-use crate::{Store, StoreError, Transaction, Versioned};
+use crate::{KeyUsage, Store, StoreError, Transaction, Versioned};
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -268,6 +270,10 @@ impl Store for SqliteStore {
     ) -> Result<bool, StoreError> {
         let conn = self.writer.lock().map_err(|_| poisoned())?;
         write::try_lease(&conn, name, holder, now.0, until.0)
+    }
+
+    fn get_key_usage(&self, id: &KeyId) -> Result<Option<KeyUsage>, StoreError> {
+        self.with_reader(|c| read::get_key_usage(c, id))
     }
 
     fn get_account(&self, id: &AccountId) -> Result<Option<Account>, StoreError> {

@@ -6,10 +6,10 @@
 //! empty string stands for "from the start" because every stored id and name is longer.
 
 use super::codec::{
-    AccessKeyRow, AliasRow, KeyRow, VersionRow, account_from_row, db_err, decode_account, key_id,
-    limit,
+    AccessKeyRow, AliasRow, KeyRow, UsageRow, VersionRow, account_from_row, db_err, decode_account,
+    key_id, limit,
 };
-use crate::{StoreError, Versioned};
+use crate::{KeyUsage, StoreError, Versioned};
 use rusqlite::{Connection, OptionalExtension, ToSql, params};
 use std::collections::{BTreeMap, HashMap};
 use strongroom_core::alias::Alias;
@@ -238,6 +238,18 @@ pub(crate) fn due_keys(
         })
         .map_err(db_err)?;
     ids.iter().map(|id| key_id(id)).collect()
+}
+
+/// The usage tracking of one key: one statement, so one snapshot.
+pub(crate) fn get_key_usage(conn: &Connection, id: &KeyId) -> Result<Option<KeyUsage>, StoreError> {
+    let row = conn
+        .prepare_cached(UsageRow::QUERY)
+        .and_then(|mut st| {
+            st.query_row([id.to_string()], UsageRow::from_row)
+                .optional()
+        })
+        .map_err(db_err)?;
+    row.map(UsageRow::decode).transpose()
 }
 
 /// One account.

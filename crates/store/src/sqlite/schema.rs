@@ -15,7 +15,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use std::time::Duration;
 
 /// The schema version this build writes and understands.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// `PRAGMA application_id` of a Strongroom database ("SRM1"), so that opening some other
 /// application's SQLite file fails instead of adding our tables to it.
@@ -39,6 +39,10 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 2,
         sql: V2,
+    },
+    Migration {
+        version: 3,
+        sql: V3,
     },
 ];
 
@@ -139,6 +143,32 @@ CREATE TABLE leases (
     holder        TEXT    NOT NULL,
     expires_at_ms INTEGER NOT NULL
 ) STRICT;
+";
+
+/// Version 3: the last use of each key (GetKeyLastUsage).
+///
+/// One row per key, created with the key and removed with it. `tracking_start_ms` is the
+/// key's creation time, or, for the keys that exist when this migration runs, the time of the
+/// upgrade: their earlier uses were never recorded, and reporting an earlier start would claim
+/// otherwise. `'now'` is fixed for the duration of one statement, so every migrated key gets
+/// the same instant; `unixepoch('subsec')` (SQLite 3.42 and later; the bundled SQLite is
+/// newer) has millisecond precision, and the `CAST` makes it the INTEGER the STRICT column
+/// requires. The last use is three columns set together or not at all, which the CHECK
+/// enforces. The key is the primary key, so the cascade from `keys` is an index lookup, and
+/// the small rows suit a table without rowid.
+const V3: &str = "
+CREATE TABLE key_usage (
+    key_id            TEXT    NOT NULL PRIMARY KEY REFERENCES keys (key_id) ON DELETE CASCADE,
+    tracking_start_ms INTEGER NOT NULL,
+    operation         TEXT    NULL,
+    used_at_ms        INTEGER NULL,
+    request_id        TEXT    NULL,
+    CHECK ((operation IS NULL) = (used_at_ms IS NULL)
+       AND (used_at_ms IS NULL) = (request_id IS NULL))
+) STRICT, WITHOUT ROWID;
+
+INSERT INTO key_usage (key_id, tracking_start_ms)
+    SELECT key_id, CAST(unixepoch('subsec') * 1000 AS INTEGER) FROM keys;
 ";
 
 /// Which connection is being configured: only the writer may switch the journal mode.

@@ -121,6 +121,7 @@ fn schema_is_created_from_an_empty_file() {
         "accounts",
         "aliases",
         "key_tags",
+        "key_usage",
         "key_versions",
         "keys",
         "leases",

@@ -8,7 +8,7 @@
 //! before `COMMIT`, and dropping the transaction rolls every earlier write back.
 
 use super::codec::{db_err, expected_revision, write_err};
-use crate::{Expect, StoreError, Write};
+use crate::{Expect, KeyUsageRecord, StoreError, Write};
 use rusqlite::{Connection, TransactionBehavior, params};
 use std::collections::BTreeMap;
 use strongroom_core::alias::Alias;
@@ -31,6 +31,7 @@ fn apply(conn: &Connection, write: &Write) -> Result<(), StoreError> {
     match write {
         Write::PutKey { key, expect } => put_key(conn, key, *expect),
         Write::AddKeyVersion(v) => add_key_version(conn, v),
+        Write::RecordKeyUsage(r) => record_key_usage(conn, r),
         Write::DeleteKey { id, revision } => delete_key(conn, &id.to_string(), *revision),
         Write::PutAlias { alias, expect } => put_alias(conn, alias, *expect),
         Write::DeleteAlias {
@@ -63,7 +64,7 @@ fn change_one(
 }
 
 /// Writes the key row and replaces its tag set: tags are part of the key aggregate and share
-/// its revision.
+/// its revision. Creating a key also starts tracking its usage.
 fn put_key(conn: &Connection, k: &Key, expect: Expect) -> Result<(), StoreError> {
     let id = k.id.to_string();
     let (account, region) = (k.account.as_str(), k.region.as_str());
@@ -102,7 +103,8 @@ fn put_key(conn: &Connection, k: &Key, expect: Expect) -> Result<(), StoreError>
                 deletion_date,
                 window
             ],
-        )?,
+        )
+        .and_then(|()| start_usage_tracking(conn, &id, k))?,
         Expect::Revision(r) => change_one(
             conn,
             "UPDATE keys SET arn = ?2, account_id = ?3, region = ?4, created_at_ms = ?5, \
@@ -135,6 +137,37 @@ fn put_key(conn: &Connection, k: &Key, expect: Expect) -> Result<(), StoreError>
         )?,
     }
     replace_tags(conn, &id, &k.tags)
+}
+
+/// Creates the usage row of key `id`, whose row this transaction has just inserted: tracked
+/// from its creation, never used yet.
+fn start_usage_tracking(conn: &Connection, id: &str, k: &Key) -> Result<(), StoreError> {
+    change_one(
+        conn,
+        "INSERT INTO key_usage (key_id, tracking_start_ms) VALUES (?1, ?2)",
+        params![id, k.created_at.0],
+    )
+}
+
+/// Records a use of a key unless the stored one is as new or newer, so that records arriving
+/// out of order keep the latest and a tie keeps the first. No row changed is not a failure:
+/// the key may have been deleted since, or a newer use recorded. The usage row is not part of
+/// the key aggregate and has no revision, so this never conflicts with a key write.
+fn record_key_usage(conn: &Connection, r: &KeyUsageRecord) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "UPDATE key_usage SET operation = ?2, used_at_ms = ?3, request_id = ?4 \
+         WHERE key_id = ?1 AND (used_at_ms IS NULL OR used_at_ms < ?3)",
+    )
+    .and_then(|mut st| {
+        st.execute(params![
+            r.key_id.to_string(),
+            r.operation.name(),
+            r.at.0,
+            r.request_id
+        ])
+    })
+    .map_err(db_err)?;
+    Ok(())
 }
 
 /// Replaces the tag set of key `id`, whose row this transaction has just written.
@@ -175,7 +208,7 @@ fn add_key_version(conn: &Connection, v: &KeyVersion) -> Result<(), StoreError> 
 
 /// Destroys key `id` at `revision` with everything that refers to it. The revision is checked
 /// first, so a stale delete touches nothing; the aliases (whose reference does not cascade),
-/// tags and versions go before the key row, which the foreign keys require.
+/// tags, versions and usage go before the key row, which the foreign keys require.
 fn delete_key(conn: &Connection, id: &str, revision: u64) -> Result<(), StoreError> {
     let revision = expected_revision(revision)?;
     let current = conn
@@ -189,6 +222,7 @@ fn delete_key(conn: &Connection, id: &str, revision: u64) -> Result<(), StoreErr
         "DELETE FROM aliases WHERE target_key_id = ?1",
         "DELETE FROM key_tags WHERE key_id = ?1",
         "DELETE FROM key_versions WHERE key_id = ?1",
+        "DELETE FROM key_usage WHERE key_id = ?1",
     ] {
         conn.prepare_cached(sql)
             .and_then(|mut st| st.execute([id]))
