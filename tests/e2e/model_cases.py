@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 import functools
 import json
+import os
 import re
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Protocol
@@ -32,7 +33,7 @@ IMPLEMENTED: tuple[str, ...] = (
     "TagResource", "UntagResource", "ListResourceTags", "GetKeyPolicy", "PutKeyPolicy",
     "ListKeyPolicies", "EnableKeyRotation", "DisableKeyRotation", "GetKeyRotationStatus",
     "RotateKeyOnDemand", "ListKeyRotations", "ScheduleKeyDeletion", "CancelKeyDeletion",
-    "GetKeyLastUsage",
+    "GetKeyLastUsage", "GetParametersForImport", "ImportKeyMaterial", "DeleteImportedKeyMaterial",
 )
 
 # Constraints that cannot be exercised end to end, by case id, with the reason.
@@ -199,6 +200,76 @@ def _disposable_key(ctx: RequestContext, *, pending_deletion: bool) -> str:
     return arn
 
 
+# -- imported key material (BYOK) ------------------------------------------------
+
+WRAPPING_ALGORITHMS = (
+    "RSAES_OAEP_SHA_1", "RSAES_OAEP_SHA_256", "RSA_AES_KEY_WRAP_SHA_1", "RSA_AES_KEY_WRAP_SHA_256",
+)
+
+
+def wrap_key_material(public_key_der: bytes, algorithm: str, material: bytes,
+                      *, aes_key: bytes | None = None) -> bytes:
+    """Wrap `material` the way AWS's docs tell users to with OpenSSL.
+
+    RSAES_OAEP_SHA_x: RSA-OAEP (MGF1 with the same hash, no label) of the
+    material. RSA_AES_KEY_WRAP_SHA_x: RSA-OAEP of a fresh 32-byte AES key, then
+    the AES key wrap with padding (RFC 5649) of the material under that key.
+    """
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import padding
+    from cryptography.hazmat.primitives.keywrap import aes_key_wrap_with_padding
+
+    if algorithm not in WRAPPING_ALGORITHMS:
+        raise ValueError(f"no local wrapping for {algorithm}")
+    digest = hashes.SHA256() if algorithm.endswith("SHA_256") else hashes.SHA1()
+    oaep = padding.OAEP(mgf=padding.MGF1(algorithm=digest), algorithm=digest, label=None)
+    public = serialization.load_der_public_key(public_key_der)
+    if algorithm.startswith("RSAES_OAEP"):
+        return public.encrypt(material, oaep)
+    aes_key = os.urandom(32) if aes_key is None else aes_key
+    return public.encrypt(aes_key, oaep) + aes_key_wrap_with_padding(aes_key, material)
+
+
+def import_key_material(kms, key_id: str, material: bytes, *,
+                        algorithm: str = "RSAES_OAEP_SHA_256", spec: str = "RSA_2048", **extra) -> dict:
+    """GetParametersForImport, wrap locally, ImportKeyMaterial (never expiring
+    unless `extra` says otherwise); returns ImportKeyMaterial's answer."""
+    params = kms.get_parameters_for_import(KeyId=key_id, WrappingAlgorithm=algorithm, WrappingKeySpec=spec)
+    if "ValidTo" not in extra:
+        extra.setdefault("ExpirationModel", "KEY_MATERIAL_DOES_NOT_EXPIRE")
+    return kms.import_key_material(
+        KeyId=key_id, ImportToken=params["ImportToken"],
+        EncryptedKeyMaterial=wrap_key_material(params["PublicKey"], algorithm, material), **extra)
+
+
+def _external_key(ctx: RequestContext, *, with_material: bool) -> str:
+    """A fresh EXTERNAL-origin key (PendingImport, or Enabled with 32 random
+    bytes of imported material) on a live context; `key_arn` for the
+    server-less self-checks, which look only at the request's shape."""
+    kms = getattr(ctx, "kms", None)
+    if kms is None:
+        return ctx.key_arn
+    arn = kms.create_key(Description="e2e model coverage (external)", Origin="EXTERNAL")["KeyMetadata"]["Arn"]
+    if with_material:
+        import_key_material(kms, arn, os.urandom(32))
+    return arn
+
+
+def _import_request(ctx: RequestContext) -> dict:
+    """A complete, valid ImportKeyMaterial request: a real token and material
+    wrapped with the public key of the same GetParametersForImport answer, for a
+    fresh EXTERNAL key. A boundary case then breaks only its own member."""
+    request = {"ExpirationModel": "KEY_MATERIAL_DOES_NOT_EXPIRE", "ImportType": "EXISTING_KEY_MATERIAL"}
+    kms = getattr(ctx, "kms", None)
+    if kms is None:
+        return {"KeyId": ctx.key_arn, "ImportToken": b"t" * 64, "EncryptedKeyMaterial": b"m" * 256, **request}
+    arn = _external_key(ctx, with_material=False)
+    params = kms.get_parameters_for_import(
+        KeyId=arn, WrappingAlgorithm="RSAES_OAEP_SHA_256", WrappingKeySpec="RSA_2048")
+    wrapped = wrap_key_material(params["PublicKey"], "RSAES_OAEP_SHA_256", os.urandom(32))
+    return {"KeyId": arn, "ImportToken": params["ImportToken"], "EncryptedKeyMaterial": wrapped, **request}
+
+
 BASE_REQUESTS: dict[str, Callable[[RequestContext], dict]] = {
     "CreateKey": lambda c: {"Description": "e2e model coverage"},
     "DescribeKey": lambda c: {"KeyId": c.key_arn},
@@ -231,6 +302,11 @@ BASE_REQUESTS: dict[str, Callable[[RequestContext], dict]] = {
     "ScheduleKeyDeletion": lambda c: {"KeyId": _disposable_key(c, pending_deletion=False)},
     "CancelKeyDeletion": lambda c: {"KeyId": _disposable_key(c, pending_deletion=True)},
     "GetKeyLastUsage": lambda c: {"KeyId": c.key_arn},
+    "GetParametersForImport": lambda c: {
+        "KeyId": _external_key(c, with_material=False),
+        "WrappingAlgorithm": "RSAES_OAEP_SHA_256", "WrappingKeySpec": "RSA_2048"},
+    "ImportKeyMaterial": _import_request,
+    "DeleteImportedKeyMaterial": lambda c: {"KeyId": _external_key(c, with_material=True)},
 }
 
 
@@ -303,8 +379,11 @@ def _ensure(container, step, child_shape, ctx) -> None:
 def _pattern_breaker(shape, name: str) -> str | None:
     pattern = shape.metadata["pattern"]
     lo, hi = shape.metadata.get("min", 0), shape.metadata.get("max", 1 << 20)
+    prefix = STRING_PREFIX.get(name, "")
     for text in PATTERN_BREAKERS:
-        value = STRING_PREFIX.get(name, "") + text
+        # Repeated up to `min` when a breaker alone is too short (a fixed-length
+        # member such as KeyMaterialId), so only the pattern is broken.
+        value = prefix + (text * (lo // len(text) + 1))[:max(lo - len(prefix), len(text))]
         if lo <= len(value) <= hi and not fullmatch(pattern, value):
             return value
     return None

@@ -60,6 +60,9 @@ pub(crate) async fn dispatch(
         O::ScheduleKeyDeletion => ops::lifecycle::schedule_key_deletion(c).await,
         O::CancelKeyDeletion => ops::lifecycle::cancel_key_deletion(c).await,
         O::GetKeyLastUsage => ops::lifecycle::get_key_last_usage(c).await,
+        O::GetParametersForImport => ops::import::get_parameters_for_import(c).await,
+        O::ImportKeyMaterial => ops::import::import_key_material(c).await,
+        O::DeleteImportedKeyMaterial => ops::import::delete_imported_key_material(c).await,
         other => Err(KmsError::UnsupportedOperation(format!(
             "{} is not supported by this server yet.",
             other.name()

@@ -55,6 +55,15 @@ pub enum KmsError {
     /// The caller is not allowed to perform the operation.
     #[error("{0}")]
     AccessDenied(String),
+    /// An import token is malformed, was made for another key, or was altered.
+    #[error("{0}")]
+    InvalidImportToken(String),
+    /// An import token (and its wrapping key) expired.
+    #[error("{0}")]
+    ExpiredImportToken(String),
+    /// Imported material is not the material this key had, or not usable key material.
+    #[error("{0}")]
+    IncorrectKeyMaterial(String),
     /// The caller may never do this, whatever the policy (e.g. aliases in `alias/aws/`).
     #[error("{0}")]
     NotAuthorized(String),

@@ -177,6 +177,88 @@ pub struct ScheduledDeletion {
     pub pending_window_days: u32,
 }
 
+wire_enum!(
+    /// How key material to import is wrapped (GetParametersForImport's WrappingAlgorithm).
+    WrappingAlgorithm {
+        /// RSA PKCS#1 v1.5 (deprecated by AWS; refused).
+        RsaesPkcs1V15 = "RSAES_PKCS1_V1_5",
+        /// RSA-OAEP with SHA-1.
+        RsaesOaepSha1 = "RSAES_OAEP_SHA_1",
+        /// RSA-OAEP with SHA-256.
+        RsaesOaepSha256 = "RSAES_OAEP_SHA_256",
+        /// RSA-OAEP (SHA-1) of an AES key, then AES key wrap with padding of the material.
+        RsaAesKeyWrapSha1 = "RSA_AES_KEY_WRAP_SHA_1",
+        /// RSA-OAEP (SHA-256) of an AES key, then AES key wrap with padding of the material.
+        RsaAesKeyWrapSha256 = "RSA_AES_KEY_WRAP_SHA_256",
+        /// SM2 public-key encryption (never supported).
+        Sm2pke = "SM2PKE",
+    }
+);
+
+wire_enum!(
+    /// The wrapping key's type (GetParametersForImport's WrappingKeySpec).
+    WrappingKeySpec {
+        /// RSA 2048.
+        Rsa2048 = "RSA_2048",
+        /// RSA 3072.
+        Rsa3072 = "RSA_3072",
+        /// RSA 4096.
+        Rsa4096 = "RSA_4096",
+        /// SM2 (never supported).
+        Sm2 = "SM2",
+    }
+);
+
+impl WrappingAlgorithm {
+    /// A one-byte code for import tokens.
+    pub fn code(self) -> u8 {
+        match self {
+            Self::RsaesOaepSha1 => 1,
+            Self::RsaesOaepSha256 => 2,
+            Self::RsaAesKeyWrapSha1 => 3,
+            Self::RsaAesKeyWrapSha256 => 4,
+            Self::Sm2pke => 5,
+            Self::RsaesPkcs1V15 => 6,
+        }
+    }
+
+    /// The value of a [`WrappingAlgorithm::code`].
+    pub fn from_code(c: u8) -> Option<Self> {
+        Self::ALL.iter().copied().find(|a| a.code() == c)
+    }
+}
+
+impl WrappingKeySpec {
+    /// A one-byte code for import tokens.
+    pub fn code(self) -> u8 {
+        match self {
+            Self::Rsa2048 => 1,
+            Self::Rsa3072 => 2,
+            Self::Rsa4096 => 3,
+            Self::Sm2 => 4,
+        }
+    }
+
+    /// The value of a [`WrappingKeySpec::code`].
+    pub fn from_code(c: u8) -> Option<Self> {
+        Self::ALL.iter().copied().find(|a| a.code() == c)
+    }
+}
+
+/// What is known about a key's imported material (Origin EXTERNAL), once material was imported.
+/// The fingerprint outlives the material, so a later import can be checked to be the same
+/// material (AWS refuses different material for an existing key).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportedMaterial {
+    /// A keyed fingerprint of the material (HMAC under a key derived from the root key): it
+    /// identifies the material without revealing it.
+    pub fingerprint: Vec<u8>,
+    /// When the material expires (`None`: KEY_MATERIAL_DOES_NOT_EXPIRE).
+    pub valid_to: Option<Timestamp>,
+    /// Whether the material is present now (false after DeleteImportedKeyMaterial or expiry).
+    pub present: bool,
+}
+
 /// Maximum number of tags on one key (AWS's quota).
 pub const MAX_TAGS_PER_KEY: usize = 50;
 
@@ -218,6 +300,8 @@ pub struct Key {
     pub on_demand_rotations: u32,
     /// The scheduled deletion, while the key is pending deletion.
     pub deletion: Option<ScheduledDeletion>,
+    /// Imported material (Origin EXTERNAL), once material was imported.
+    pub imported: Option<ImportedMaterial>,
 }
 
 impl Key {

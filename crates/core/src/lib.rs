@@ -12,6 +12,7 @@ pub mod context;
 pub mod error;
 pub mod identity;
 pub mod ids;
+pub mod import;
 pub mod key;
 pub mod lifecycle;
 pub mod operation;

@@ -187,6 +187,7 @@ mod tests {
             rotation: None,
             on_demand_rotations: 0,
             deletion: None,
+            imported: None,
         }
     }
 

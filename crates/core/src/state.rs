@@ -121,6 +121,24 @@ impl KeyState {
         }
     }
 
+    /// ImportKeyMaterial: a key waiting for material becomes Enabled; an enabled or disabled
+    /// key (re-import of its material) keeps its state.
+    pub fn import_material(self, arn: &str) -> Result<Self, KmsError> {
+        match self {
+            Self::PendingImport => Ok(Self::Enabled),
+            Self::Enabled | Self::Disabled => Ok(self),
+            other => Err(other.invalid(arn)),
+        }
+    }
+
+    /// DeleteImportedKeyMaterial and expiry: the key waits for material again.
+    pub fn delete_material(self, arn: &str) -> Result<Self, KmsError> {
+        match self {
+            Self::Enabled | Self::Disabled | Self::PendingImport => Ok(Self::PendingImport),
+            other => Err(other.invalid(arn)),
+        }
+    }
+
     /// May the key's metadata (description, tags, aliases, policy) be changed? AWS allows it in
     /// every state except pending deletion of the key or its replica, and unavailable only for
     /// some; we refuse while the key is on its way out.

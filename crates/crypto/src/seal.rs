@@ -39,6 +39,16 @@ impl RootKey {
         aead::unwrap(&self.0, aad, wrapped)
     }
 
+    /// A keyed fingerprint of `data` for purpose `label`: HMAC-SHA-256 under a key derived from
+    /// the root key for that label. It identifies a secret (imported key material, say)
+    /// without revealing it, and means nothing without the root key.
+    pub fn fingerprint(&self, label: &[u8], data: &[u8]) -> [u8; 32] {
+        let mut info = b"strongroom/fingerprint/v1\0".to_vec();
+        info.extend_from_slice(label);
+        let subkey = KeyMaterial::new(crate::digest::hmac_sha256(self.0.expose(), &info));
+        crate::digest::hmac_sha256(subkey.expose(), data)
+    }
+
     /// Unwraps a 32-byte value (key material).
     pub fn unwrap_key(&self, aad: &[u8], wrapped: &[u8]) -> Result<KeyMaterial, CryptoError> {
         let bytes = self.unwrap(aad, wrapped)?;
@@ -198,6 +208,16 @@ mod tests {
         let k2 = seal.unseal(&SystemRandom).unwrap();
         assert_eq!(k2.unwrap(b"aad", &wrapped).unwrap().expose(), b"material");
         assert_eq!(format!("{k2:?}"), "RootKey([REDACTED])");
+    }
+
+    #[test]
+    fn fingerprints_depend_on_root_label_and_data() {
+        let a = RootKey::generate(&SystemRandom).unwrap();
+        let b = RootKey::generate(&SystemRandom).unwrap();
+        assert_eq!(a.fingerprint(b"l", b"d"), a.fingerprint(b"l", b"d"));
+        assert_ne!(a.fingerprint(b"l", b"d"), b.fingerprint(b"l", b"d"));
+        assert_ne!(a.fingerprint(b"l", b"d"), a.fingerprint(b"m", b"d"));
+        assert_ne!(a.fingerprint(b"l", b"d"), a.fingerprint(b"l", b"e"));
     }
 
     #[test]

@@ -94,6 +94,7 @@ impl Service {
             }),
             on_demand_rotations: 0,
             deletion: None,
+            imported: None,
         };
         let alias = Alias {
             account: ctx.account().clone(),

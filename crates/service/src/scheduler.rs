@@ -23,6 +23,8 @@ pub struct DueWork {
     pub rotated: usize,
     /// Keys destroyed at the end of their deletion window.
     pub deleted: usize,
+    /// Keys whose imported material expired.
+    pub expired: usize,
 }
 
 impl Service {
@@ -39,6 +41,18 @@ impl Service {
             match self.rotate(&id, None, RotationType::Automatic).await {
                 Ok(_) => done.rotated += 1,
                 Err(e) => tracing::warn!(key = %id, error = %e, "automatic rotation failed"),
+            }
+        }
+        let due = self
+            .store_call("DueExpiries", move |s| {
+                s.list_keys_due_for_expiry(now, BATCH)
+            })
+            .await?;
+        for id in due {
+            match self.expire_material_if_due(&id).await {
+                Ok(true) => done.expired += 1,
+                Ok(false) => {}
+                Err(e) => tracing::warn!(key = %id, error = %e, "material expiry failed"),
             }
         }
         let due = self

@@ -107,7 +107,7 @@ async fn automatic_rotation_happens_when_due_and_only_for_enabled_keys() {
         svc.run_due_work().await.unwrap(),
         DueWork {
             rotated: 1,
-            deleted: 0
+            ..DueWork::default()
         }
     );
     assert_eq!(

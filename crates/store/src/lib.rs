@@ -61,6 +61,12 @@ pub enum Write {
     /// (coalesced writes from several nodes may arrive out of order). A key that no longer
     /// exists is skipped, not a conflict: usage is flushed after the fact.
     RecordKeyUsage(KeyUsageRecord),
+    /// Remove every material version of a key (DeleteImportedKeyMaterial, expiry of imported
+    /// material). The key record itself is updated by a `PutKey` in the same transaction.
+    DeleteKeyMaterial {
+        /// The key.
+        id: KeyId,
+    },
     /// Destroy a key: the key record, its tags, every material version, and every alias that
     /// points at it. The key must be at `revision`.
     DeleteKey {
@@ -205,6 +211,14 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Keys (in any account and region) pending deletion whose deletion date is at or before
     /// `now`, earliest first.
     fn list_keys_due_for_deletion(
+        &self,
+        now: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<KeyId>, StoreError>;
+
+    /// Keys whose imported material expires at or before `now` and is still present,
+    /// earliest first.
+    fn list_keys_due_for_expiry(
         &self,
         now: Timestamp,
         limit: usize,

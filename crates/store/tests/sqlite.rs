@@ -94,6 +94,7 @@ fn crash_transaction(n: u64) -> Result<(KeyId, Transaction), Failure> {
         rotation: None,
         on_demand_rotations: 0,
         deletion: None,
+        imported: None,
     };
     let version = KeyVersion {
         key_id: id,

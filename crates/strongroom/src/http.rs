@@ -60,8 +60,8 @@ async fn clock_advance(State(c): State<ClockControl>, body: axum::body::Bytes) -
         Ok(done) => {
             let now = c.clock.now().unix_seconds_f64();
             let body = format!(
-                r#"{{"now":{now},"rotated":{},"deleted":{}}}"#,
-                done.rotated, done.deleted
+                r#"{{"now":{now},"rotated":{},"deleted":{},"expired":{}}}"#,
+                done.rotated, done.deleted, done.expired
             );
             (StatusCode::OK, body).into_response()
         }

@@ -6,6 +6,7 @@ use crate::input::{chars_match, enum_value, opt_str, parse_body, req_str};
 use crate::ops::tags::{TagDto, tag_list};
 use serde::{Deserialize, Serialize};
 use strongroom_core::key::{Key, KeySpec, KeyUsage, Origin, key_material_id};
+use strongroom_core::state::KeyState;
 use strongroom_service::ops::keys::CreateKeyInput;
 
 /// The model's KeySpec enum (CustomerMasterKeySpec is the same list without the newest specs).
@@ -82,11 +83,16 @@ pub(crate) struct KeyMetadata<'a> {
     key_spec: &'static str,
     encryption_algorithms: Vec<&'static str>,
     multi_region: bool,
-    current_key_material_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    current_key_material_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     deletion_date: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pending_deletion_window_in_days: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expiration_model: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    valid_to: Option<f64>,
 }
 
 impl<'a> KeyMetadata<'a> {
@@ -110,9 +116,20 @@ impl<'a> KeyMetadata<'a> {
                 .map(|a| a.as_str())
                 .collect(),
             multi_region: false,
-            current_key_material_id: key_material_id(&k.id, k.current_version),
+            // A key waiting for imported material has none to name.
+            current_key_material_id: (k.state != KeyState::PendingImport)
+                .then(|| key_material_id(&k.id, k.current_version)),
             deletion_date: k.deletion.map(|d| d.deletion_date.unix_seconds_f64()),
             pending_deletion_window_in_days: k.deletion.map(|d| d.pending_window_days),
+            expiration_model: k.imported.as_ref().map(|m| match m.valid_to {
+                Some(_) => "KEY_MATERIAL_EXPIRES",
+                None => "KEY_MATERIAL_DOES_NOT_EXPIRE",
+            }),
+            valid_to: k
+                .imported
+                .as_ref()
+                .and_then(|m| m.valid_to)
+                .map(|t| t.unix_seconds_f64()),
         }
     }
 }

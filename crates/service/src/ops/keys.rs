@@ -75,20 +75,28 @@ impl Service {
             usage,
             origin,
             manager: KeyManager::Customer,
-            state: KeyState::Enabled,
+            // A key for imported material has none until ImportKeyMaterial.
+            state: if origin == Origin::External {
+                KeyState::PendingImport
+            } else {
+                KeyState::Enabled
+            },
             current_version: 1,
             tags,
             policy,
             rotation: None,
             on_demand_rotations: 0,
             deletion: None,
+            imported: None,
         };
         let mut txn = Transaction::new();
         txn.push(Write::PutKey {
             key: key.clone(),
             expect: Expect::Absent,
         });
-        txn.push(Write::AddKeyVersion(self.new_material(&key, 1, now, None)?));
+        if origin == Origin::AwsKms {
+            txn.push(Write::AddKeyVersion(self.new_material(&key, 1, now, None)?));
+        }
         self.store_call("CreateKey", move |s| s.commit(txn)).await?;
         tracing::info!(key = %key.arn, "key created");
         Ok(key)
@@ -217,7 +225,7 @@ fn check_supported(
     if spec != KeySpec::SymmetricDefault {
         return unsupported(format!("KeySpec {} is not supported yet.", spec.as_str()));
     }
-    if origin != Origin::AwsKms {
+    if !matches!(origin, Origin::AwsKms | Origin::External) {
         return unsupported(format!("Origin {} is not supported yet.", origin.as_str()));
     }
     if input.multi_region {

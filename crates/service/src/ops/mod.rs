@@ -3,6 +3,7 @@
 
 pub mod aliases;
 pub mod crypto;
+pub mod import;
 pub mod keys;
 pub mod lifecycle;
 pub mod policy;

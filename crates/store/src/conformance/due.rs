@@ -6,7 +6,8 @@
 //! the domain's own rule ([`Key::rotation_due`], [`Key::deletion_due`]) and in order, and that
 //! a limited query answers a prefix of the unlimited one. They ask about [`DUE_NOW`], long
 //! before any date the other cases use for a key that could be due, and delete their keys at
-//! the end, so that the checks are exact in practice.
+//! the end, so that the checks are exact in practice. The expiry due-query's case (in
+//! `import`) uses the same helpers.
 
 use super::fixtures::{Scope, commit1, must_get_key};
 use super::{Failure, Outcome};
@@ -22,16 +23,16 @@ use strongroom_core::time::Timestamp;
 pub(crate) const DUE_NOW: Timestamp = Timestamp(820_454_400_000);
 
 /// `days` days before [`DUE_NOW`].
-fn days_before(days: i64) -> i64 {
+pub(super) fn days_before(days: i64) -> i64 {
     DUE_NOW.0 - days * DAY_MS
 }
 
-/// One of the two due-queries, with the domain's rule for it.
-struct Due<'a> {
-    what: &'static str,
-    query: &'a dyn Fn(Timestamp, usize) -> Result<Vec<KeyId>, StoreError>,
+/// One of the due-queries, with the domain's rule for it.
+pub(super) struct Due<'a> {
+    pub(super) what: &'static str,
+    pub(super) query: &'a dyn Fn(Timestamp, usize) -> Result<Vec<KeyId>, StoreError>,
     /// The date that orders a due key, if `key` is due at `now`.
-    due_at: fn(&Key, Timestamp) -> Option<Timestamp>,
+    pub(super) due_at: fn(&Key, Timestamp) -> Option<Timestamp>,
 }
 
 fn rotation_due_at(k: &Key, now: Timestamp) -> Option<Timestamp> {
@@ -49,7 +50,13 @@ fn deletion_due_at(k: &Key, now: Timestamp) -> Option<Timestamp> {
 impl Due<'_> {
     /// Checks the query at `now`: of the case's keys `own`, exactly `want` are listed, in that
     /// order; every key listed is due and in order; limits cut the list.
-    fn check(&self, store: &dyn Store, now: Timestamp, own: &[KeyId], want: &[KeyId]) -> Outcome {
+    pub(super) fn check(
+        &self,
+        store: &dyn Store,
+        now: Timestamp,
+        own: &[KeyId],
+        want: &[KeyId],
+    ) -> Outcome {
         let what = self.what;
         let all = (self.query)(now, usize::MAX)?;
         let mine: Vec<KeyId> = all.iter().copied().filter(|id| own.contains(id)).collect();
@@ -83,7 +90,7 @@ impl Due<'_> {
 }
 
 /// Creates `keys` in one transaction, in the order given.
-fn create_all(store: &dyn Store, keys: &[&Key]) -> Outcome {
+pub(super) fn create_all(store: &dyn Store, keys: &[&Key]) -> Outcome {
     let mut txn = Transaction::new();
     for k in keys {
         txn.push(Write::PutKey {
@@ -96,7 +103,7 @@ fn create_all(store: &dyn Store, keys: &[&Key]) -> Outcome {
 }
 
 /// Writes `key` over its current revision.
-fn update(store: &dyn Store, key: &Key) -> Outcome {
+pub(super) fn update(store: &dyn Store, key: &Key) -> Outcome {
     let current = must_get_key(store, &key.id)?;
     let write = Write::PutKey {
         key: key.clone(),
@@ -107,7 +114,7 @@ fn update(store: &dyn Store, key: &Key) -> Outcome {
 }
 
 /// Deletes the keys `ids` at their current revisions.
-fn delete_all(store: &dyn Store, ids: &[KeyId]) -> Outcome {
+pub(super) fn delete_all(store: &dyn Store, ids: &[KeyId]) -> Outcome {
     let mut txn = Transaction::new();
     for id in ids {
         let revision = must_get_key(store, id)?.revision;
@@ -118,7 +125,7 @@ fn delete_all(store: &dyn Store, ids: &[KeyId]) -> Outcome {
 }
 
 /// `a` and `b` in key id order.
-fn by_id(a: &Key, b: &Key) -> [KeyId; 2] {
+pub(super) fn by_id(a: &Key, b: &Key) -> [KeyId; 2] {
     if a.id < b.id {
         [a.id, b.id]
     } else {
@@ -127,7 +134,7 @@ fn by_id(a: &Key, b: &Key) -> [KeyId; 2] {
 }
 
 /// Three scopes: two accounts, one of them in two regions.
-fn scopes() -> Result<[Scope; 3], Failure> {
+pub(super) fn scopes() -> Result<[Scope; 3], Failure> {
     let a = Scope::new("us-east-1")?;
     let c = a.in_region("ap-southeast-2")?;
     Ok([a, Scope::new("eu-west-3")?, c])

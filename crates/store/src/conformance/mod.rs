@@ -56,6 +56,7 @@ macro_rules! ensure_eq {
 
 mod due;
 mod fixtures;
+mod import;
 mod leases;
 mod lifecycle;
 mod lists;
@@ -65,6 +66,11 @@ mod usage;
 
 pub use due::{
     keys_due_for_deletion_across_scopes_in_order, keys_due_for_rotation_across_scopes_in_order,
+};
+pub use import::{
+    delete_key_material_removes_every_version_of_that_key_only,
+    delete_key_material_with_a_stale_key_deletes_nothing, imported_material_round_trips,
+    keys_due_for_expiry_across_scopes_in_order,
 };
 pub use leases::{
     concurrent_lease_takers_admit_exactly_one, lease_is_held_by_one_holder_until_it_expires,
@@ -191,6 +197,10 @@ macro_rules! conformance_tests {
             delete_key_removes_its_usage,
             usage_of_a_missing_key_reads_as_none,
             every_operation_round_trips,
+            imported_material_round_trips,
+            delete_key_material_removes_every_version_of_that_key_only,
+            delete_key_material_with_a_stale_key_deletes_nothing,
+            keys_due_for_expiry_across_scopes_in_order,
         );
     };
     (@cases ($factory:expr) $($case:ident),+ $(,)?) => {

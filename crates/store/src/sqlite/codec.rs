@@ -13,8 +13,8 @@ use strongroom_core::alias::Alias;
 use strongroom_core::identity::{AccessKey, AccessKeyStatus, Account};
 use strongroom_core::ids::{AccountId, AliasName, KeyId, Region};
 use strongroom_core::key::{
-    Key, KeyManager, KeySpec, KeyUsage as KeyUsageKind, KeyVersion, Origin, RotationSchedule,
-    RotationType, ScheduledDeletion,
+    ImportedMaterial, Key, KeyManager, KeySpec, KeyUsage as KeyUsageKind, KeyVersion, Origin,
+    RotationSchedule, RotationType, ScheduledDeletion,
 };
 use strongroom_core::operation::Operation;
 use strongroom_core::state::KeyState;
@@ -103,6 +103,39 @@ fn pair(columns: &str, a: Option<i64>, b: Option<i64>) -> Result<Option<(i64, i6
     }
 }
 
+/// The stored imported material of a key: no fingerprint and no presence flag (nor expiry)
+/// is `None`; anything half-set, or a flag other than 0 or 1, is corrupt (the schema's CHECK
+/// refuses it, so only a damaged file has it).
+fn imported(
+    fingerprint: Option<Vec<u8>>,
+    valid_to_ms: Option<i64>,
+    present: Option<i64>,
+) -> Result<Option<ImportedMaterial>, StoreError> {
+    let present = match present {
+        None => None,
+        Some(0) => Some(false),
+        Some(1) => Some(true),
+        Some(other) => {
+            return Err(StoreError::Corrupt(format!(
+                "invalid import_present {other}"
+            )));
+        }
+    };
+    match (fingerprint, present) {
+        (None, None) if valid_to_ms.is_none() => Ok(None),
+        (Some(fingerprint), Some(present)) => Ok(Some(ImportedMaterial {
+            fingerprint,
+            valid_to: valid_to_ms.map(Timestamp),
+            present,
+        })),
+        _ => Err(StoreError::Corrupt(
+            "import_fingerprint and import_present must be set together, and \
+             import_valid_to_ms only with them"
+                .to_owned(),
+        )),
+    }
+}
+
 /// A stored rotation type: `NULL` for a key's first material.
 fn rotation_type(value: Option<&str>) -> Result<Option<RotationType>, StoreError> {
     value
@@ -143,6 +176,9 @@ pub(crate) struct KeyRow {
     on_demand_rotations: i64,
     deletion_date_ms: Option<i64>,
     pending_window_days: Option<i64>,
+    import_fingerprint: Option<Vec<u8>>,
+    import_valid_to_ms: Option<i64>,
+    import_present: Option<i64>,
 }
 
 impl KeyRow {
@@ -150,7 +186,8 @@ impl KeyRow {
     pub(crate) const COLUMNS: &'static str = "key_id, arn, account_id, region, created_at_ms, \
         description, key_spec, key_usage, origin, key_manager, key_state, current_version, \
         policy, revision, rotation_period_days, next_rotation_at_ms, on_demand_rotations, \
-        deletion_date_ms, pending_window_days";
+        deletion_date_ms, pending_window_days, import_fingerprint, import_valid_to_ms, \
+        import_present";
 
     pub(crate) fn from_row(row: &Row<'_>) -> rusqlite::Result<Self> {
         Ok(Self {
@@ -173,6 +210,9 @@ impl KeyRow {
             on_demand_rotations: row.get(16)?,
             deletion_date_ms: row.get(17)?,
             pending_window_days: row.get(18)?,
+            import_fingerprint: row.get(19)?,
+            import_valid_to_ms: row.get(20)?,
+            import_present: row.get(21)?,
         })
     }
 
@@ -209,6 +249,11 @@ impl KeyRow {
             })
         })
         .transpose()?;
+        let imported = imported(
+            self.import_fingerprint,
+            self.import_valid_to_ms,
+            self.import_present,
+        )?;
         let key = Key {
             id: key_id(&self.key_id)?,
             arn: self.arn,
@@ -227,6 +272,7 @@ impl KeyRow {
             rotation,
             on_demand_rotations: count("on-demand rotation count", self.on_demand_rotations)?,
             deletion,
+            imported,
         };
         Ok(Versioned {
             revision: revision(self.revision)?,
@@ -483,6 +529,40 @@ mod tests {
             Err(StoreError::Corrupt(_))
         ));
         assert_eq!(count("x", i64::from(u32::MAX)).unwrap(), u32::MAX);
+    }
+
+    #[test]
+    fn half_set_or_invalid_imported_material_is_corrupt() {
+        assert_eq!(imported(None, None, None).unwrap(), None);
+        let fp = || Some(vec![7; 32]);
+        let got = imported(fp(), Some(-5), Some(0)).unwrap();
+        assert_eq!(
+            got,
+            Some(ImportedMaterial {
+                fingerprint: vec![7; 32],
+                valid_to: Some(Timestamp(-5)),
+                present: false
+            })
+        );
+        assert_eq!(
+            imported(fp(), None, Some(1)).unwrap().map(|i| i.present),
+            Some(true)
+        );
+        for (f, v, p) in [
+            (fp(), None, None),
+            (None, None, Some(1)),
+            (None, Some(1), None),
+            (None, Some(1), Some(0)),
+        ] {
+            match imported(f, v, p) {
+                Err(StoreError::Corrupt(m)) => assert!(m.contains("import_fingerprint"), "{m}"),
+                other => panic!("{other:?}"),
+            }
+        }
+        match imported(fp(), None, Some(2)) {
+            Err(StoreError::Corrupt(m)) => assert!(m.contains("import_present 2"), "{m}"),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -176,8 +176,8 @@ fn the_golden_version_1_database_migrates_with_its_records_intact() {
             (arn, state.as_str(), current_version, policy)
         );
         assert_eq!(
-            (k.rotation, k.on_demand_rotations, k.deletion),
-            (None, 0, None)
+            (k.rotation, k.on_demand_rotations, k.deletion, k.imported),
+            (None, 0, None, None)
         );
         for v in store.list_key_versions(&id).unwrap() {
             assert_eq!(v.rotation_type, None);
@@ -202,23 +202,24 @@ fn due_queries_use_their_partial_indexes_in_order() {
     let (_dir, path) = temp_db();
     drop(SqliteStore::open(&path).unwrap());
     let conn = Connection::open(&path).unwrap();
-    for (sql, index) in [
-        (DUE_FOR_ROTATION, "keys_due_for_rotation"),
-        (DUE_FOR_DELETION, "keys_due_for_deletion"),
-    ] {
-        let mut st = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
-        let plan: Vec<String> = st
-            .query_map([0, 10], |r| r.get(3))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
-        let plan = plan.join("\n");
-        // "USING INDEX" or, since the index holds every column read, "USING COVERING INDEX".
-        let searched =
-            plan.starts_with("SEARCH keys USING") && plan.contains(&format!("INDEX {index} "));
-        assert!(searched, "{plan}");
-        assert!(!plan.contains("TEMP B-TREE"), "the query sorts: {plan}");
-    }
+    assert_searches_index(&conn, DUE_FOR_ROTATION, "keys_due_for_rotation");
+    assert_searches_index(&conn, DUE_FOR_DELETION, "keys_due_for_deletion");
+}
+
+/// Checks that the due-query `sql` searches the partial index `index` and does not sort.
+pub(super) fn assert_searches_index(conn: &Connection, sql: &str, index: &str) {
+    let mut st = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+    let plan: Vec<String> = st
+        .query_map([0, 10], |r| r.get(3))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let plan = plan.join("\n");
+    // "USING INDEX" or, if the index holds every column read, "USING COVERING INDEX".
+    let searched =
+        plan.starts_with("SEARCH keys USING") && plan.contains(&format!("INDEX {index} "));
+    assert!(searched, "{plan}");
+    assert!(!plan.contains("TEMP B-TREE"), "the query sorts: {plan}");
 }
 
 #[test]

@@ -20,6 +20,8 @@ mod schema;
 mod write;
 
 #[cfg(test)]
+mod import_tests;
+#[cfg(test)]
 mod lifecycle_tests;
 #[cfg(test)]
 mod tests;
@@ -259,6 +261,14 @@ impl Store for SqliteStore {
         limit: usize,
     ) -> Result<Vec<KeyId>, StoreError> {
         self.with_reader(|c| read::due_keys(c, read::DUE_FOR_DELETION, now, limit))
+    }
+
+    fn list_keys_due_for_expiry(
+        &self,
+        now: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<KeyId>, StoreError> {
+        self.with_reader(|c| read::due_keys(c, read::DUE_FOR_EXPIRY, now, limit))
     }
 
     fn try_lease(

@@ -220,7 +220,16 @@ pub(crate) const DUE_FOR_DELETION: &str = "SELECT key_id FROM keys \
     WHERE key_state = 'PendingDeletion' AND deletion_date_ms <= ?1 \
     ORDER BY deletion_date_ms, key_id LIMIT ?2";
 
-/// The ids a due-query ([`DUE_FOR_ROTATION`] or [`DUE_FOR_DELETION`]) answers.
+/// Enabled or disabled keys whose imported material is present and expires at or before
+/// `now`, earliest first, through the partial index `keys_due_for_expiry` (whose literals the
+/// query repeats).
+pub(crate) const DUE_FOR_EXPIRY: &str = "SELECT key_id FROM keys \
+    WHERE key_state IN ('Enabled', 'Disabled') AND import_present = 1 \
+    AND import_valid_to_ms <= ?1 \
+    ORDER BY import_valid_to_ms, key_id LIMIT ?2";
+
+/// The ids a due-query ([`DUE_FOR_ROTATION`], [`DUE_FOR_DELETION`] or [`DUE_FOR_EXPIRY`])
+/// answers.
 pub(crate) fn due_keys(
     conn: &Connection,
     sql: &str,

@@ -15,7 +15,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use std::time::Duration;
 
 /// The schema version this build writes and understands.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// `PRAGMA application_id` of a Strongroom database ("SRM1"), so that opening some other
 /// application's SQLite file fails instead of adding our tables to it.
@@ -43,6 +43,10 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 3,
         sql: V3,
+    },
+    Migration {
+        version: 4,
+        sql: V4,
     },
 ];
 
@@ -169,6 +173,29 @@ CREATE TABLE key_usage (
 
 INSERT INTO key_usage (key_id, tracking_start_ms)
     SELECT key_id, CAST(unixepoch('subsec') * 1000 AS INTEGER) FROM keys;
+";
+
+/// Version 4: imported key material (BYOK).
+///
+/// What is known about a key's imported material: its keyed fingerprint, its expiry and
+/// whether it is present now. Existing keys never had imported material, so all three are
+/// `NULL`. The fingerprint and the presence flag are set together or not at all, the expiry
+/// only with them (`NULL` with a fingerprint is "does not expire"), and the flag is 0 or 1;
+/// the CHECK enforces it (SQLite checks it against the existing rows, which all pass). The
+/// partial index holds only the keys the expiry due-query can return, ordered as it returns
+/// them; its literals (the `KeyState::as_str` names and the flag) must be repeated by the
+/// query for SQLite to use it.
+const V4: &str = "
+ALTER TABLE keys ADD COLUMN import_fingerprint BLOB NULL;
+ALTER TABLE keys ADD COLUMN import_valid_to_ms INTEGER NULL;
+ALTER TABLE keys ADD COLUMN import_present INTEGER NULL
+    CHECK ((import_fingerprint IS NULL) = (import_present IS NULL)
+       AND (import_fingerprint IS NOT NULL OR import_valid_to_ms IS NULL)
+       AND (import_present IS NULL OR import_present IN (0, 1)));
+
+CREATE INDEX keys_due_for_expiry ON keys (import_valid_to_ms, key_id)
+    WHERE key_state IN ('Enabled', 'Disabled') AND import_present = 1
+      AND import_valid_to_ms IS NOT NULL;
 ";
 
 /// Which connection is being configured: only the writer may switch the journal mode.

@@ -14,8 +14,8 @@ use strongroom_core::alias::Alias;
 use strongroom_core::identity::{AccessKey, AccessKeyStatus, Account};
 use strongroom_core::ids::{AccountId, AliasName, KeyId, Region};
 use strongroom_core::key::{
-    Key, KeyManager, KeySpec, KeyUsage, KeyVersion, Origin, RotationSchedule, RotationType,
-    ScheduledDeletion,
+    ImportedMaterial, Key, KeyManager, KeySpec, KeyUsage, KeyVersion, Origin, RotationSchedule,
+    RotationType, ScheduledDeletion,
 };
 use strongroom_core::state::KeyState;
 use strongroom_core::time::Timestamp;
@@ -55,6 +55,7 @@ pub(super) fn key() -> Key {
         rotation: None,
         on_demand_rotations: 0,
         deletion: None,
+        imported: None,
     }
 }
 
@@ -420,10 +421,15 @@ fn arbitrary_key() -> impl Strategy<Value = Key> {
         prop::option::of((any::<u32>(), any::<i64>())),
         any::<u32>(),
         prop::option::of((any::<i64>(), any::<u32>())),
+        prop::option::of((
+            prop::collection::vec(any::<u8>(), 0..64),
+            prop::option::of(any::<i64>()),
+            any::<bool>(),
+        )),
     );
     (enums, fields, lifecycle).prop_map(|((spec, usage, origin, manager, state), f, l)| {
         let (created, description, current_version, tags, policy) = f;
-        let (rotation, on_demand_rotations, deletion) = l;
+        let (rotation, on_demand_rotations, deletion, imported) = l;
         Key {
             created_at: Timestamp(created),
             description,
@@ -443,6 +449,11 @@ fn arbitrary_key() -> impl Strategy<Value = Key> {
             deletion: deletion.map(|(date, pending_window_days)| ScheduledDeletion {
                 deletion_date: Timestamp(date),
                 pending_window_days,
+            }),
+            imported: imported.map(|(fingerprint, valid_to, present)| ImportedMaterial {
+                fingerprint,
+                valid_to: valid_to.map(Timestamp),
+                present,
             }),
             ..key()
         }

@@ -32,6 +32,7 @@ fn apply(conn: &Connection, write: &Write) -> Result<(), StoreError> {
         Write::PutKey { key, expect } => put_key(conn, key, *expect),
         Write::AddKeyVersion(v) => add_key_version(conn, v),
         Write::RecordKeyUsage(r) => record_key_usage(conn, r),
+        Write::DeleteKeyMaterial { id } => delete_key_material(conn, &id.to_string()),
         Write::DeleteKey { id, revision } => delete_key(conn, &id.to_string(), *revision),
         Write::PutAlias { alias, expect } => put_alias(conn, alias, *expect),
         Write::DeleteAlias {
@@ -74,14 +75,19 @@ fn put_key(conn: &Connection, k: &Key, expect: Expect) -> Result<(), StoreError>
     let next_rotation = k.rotation.map(|r| r.next_rotation_at.0);
     let deletion_date = k.deletion.map(|d| d.deletion_date.0);
     let window = k.deletion.map(|d| d.pending_window_days);
+    let imported = k.imported.as_ref();
+    let fingerprint = imported.map(|i| i.fingerprint.as_slice());
+    let valid_to = imported.and_then(|i| i.valid_to).map(|t| t.0);
+    let present = imported.map(|i| i.present);
     match expect {
         Expect::Absent => change_one(
             conn,
             "INSERT INTO keys (key_id, arn, account_id, region, created_at_ms, description, \
              key_spec, key_usage, origin, key_manager, key_state, current_version, policy, \
              rotation_period_days, next_rotation_at_ms, on_demand_rotations, deletion_date_ms, \
-             pending_window_days, revision) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, \
-             ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, 1) \
+             pending_window_days, import_fingerprint, import_valid_to_ms, import_present, \
+             revision) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, \
+             ?15, ?16, ?17, ?18, ?19, ?20, ?21, 1) \
              ON CONFLICT DO NOTHING",
             params![
                 id,
@@ -101,7 +107,10 @@ fn put_key(conn: &Connection, k: &Key, expect: Expect) -> Result<(), StoreError>
                 next_rotation,
                 k.on_demand_rotations,
                 deletion_date,
-                window
+                window,
+                fingerprint,
+                valid_to,
+                present
             ],
         )
         .and_then(|()| start_usage_tracking(conn, &id, k))?,
@@ -111,8 +120,9 @@ fn put_key(conn: &Connection, k: &Key, expect: Expect) -> Result<(), StoreError>
              description = ?6, key_spec = ?7, key_usage = ?8, origin = ?9, key_manager = ?10, \
              key_state = ?11, current_version = ?12, policy = ?13, \
              rotation_period_days = ?14, next_rotation_at_ms = ?15, on_demand_rotations = ?16, \
-             deletion_date_ms = ?17, pending_window_days = ?18, revision = revision + 1 \
-             WHERE key_id = ?1 AND revision = ?19",
+             deletion_date_ms = ?17, pending_window_days = ?18, import_fingerprint = ?19, \
+             import_valid_to_ms = ?20, import_present = ?21, revision = revision + 1 \
+             WHERE key_id = ?1 AND revision = ?22",
             params![
                 id,
                 k.arn,
@@ -132,6 +142,9 @@ fn put_key(conn: &Connection, k: &Key, expect: Expect) -> Result<(), StoreError>
                 k.on_demand_rotations,
                 deletion_date,
                 window,
+                fingerprint,
+                valid_to,
+                present,
                 expected_revision(r)?
             ],
         )?,
@@ -204,6 +217,16 @@ fn add_key_version(conn: &Connection, v: &KeyVersion) -> Result<(), StoreError> 
             v.rotation_type.map(|t| t.as_str())
         ],
     )
+}
+
+/// Removes every material version of key `id`. It checks no revision of its own: the caller
+/// puts a revision-checked `PutKey` of the same key in the transaction, and a failed one
+/// rolls this back. A key without versions (or a missing key) is left as it is.
+fn delete_key_material(conn: &Connection, id: &str) -> Result<(), StoreError> {
+    conn.prepare_cached("DELETE FROM key_versions WHERE key_id = ?1")
+        .and_then(|mut st| st.execute([id]))
+        .map_err(write_err)?;
+    Ok(())
 }
 
 /// Destroys key `id` at `revision` with everything that refers to it. The revision is checked
