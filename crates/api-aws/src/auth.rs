@@ -103,7 +103,7 @@ impl AwsApi {
             cred.caller.clone(),
             &partition,
             region,
-            request_id.to_owned(),
+            std::sync::Arc::from(request_id),
         ))
     }
 }

@@ -47,7 +47,7 @@ async fn main() {
         caller,
         "aws",
         Region::parse("us-east-1").unwrap(),
-        "golden".into(),
+        std::sync::Arc::from("golden"),
     );
     let k1 = svc
         .create_key(

@@ -51,12 +51,17 @@ pub struct RequestContext {
     /// The partition, account and region the request acts in.
     pub scope: Scope,
     /// The front end's id of this request (recorded with key usage, and later audit events).
-    pub request_id: String,
+    pub request_id: std::sync::Arc<str>,
 }
 
 impl RequestContext {
     /// A context for request `request_id` of `caller`, acting in `region` of its own account.
-    pub fn new(caller: Caller, partition: &str, region: Region, request_id: String) -> Self {
+    pub fn new(
+        caller: Caller,
+        partition: &str,
+        region: Region,
+        request_id: std::sync::Arc<str>,
+    ) -> Self {
         let scope = Scope {
             partition: partition.to_owned(),
             account: caller.account.clone(),

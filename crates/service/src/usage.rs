@@ -19,7 +19,27 @@ use strongroom_store::{KeyUsageRecord, Transaction, Write};
 
 /// Notes not yet flushed, one per key (the latest wins).
 #[derive(Debug, Default)]
-pub(crate) struct PendingUsage(Mutex<HashMap<KeyId, KeyUsageRecord>>);
+pub(crate) struct PendingUsage(Mutex<HashMap<KeyId, Note>>);
+
+/// One note: what the store will get, with the request id shared rather than copied, so
+/// noting a use allocates nothing.
+#[derive(Debug, Clone)]
+struct Note {
+    operation: Operation,
+    at: Timestamp,
+    request_id: std::sync::Arc<str>,
+}
+
+impl Note {
+    fn record(&self, key_id: KeyId) -> KeyUsageRecord {
+        KeyUsageRecord {
+            key_id,
+            operation: self.operation,
+            at: self.at,
+            request_id: self.request_id.to_string(),
+        }
+    }
+}
 
 /// GetKeyLastUsage's answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,14 +57,13 @@ pub struct LastUsage {
 impl Service {
     /// Notes a successful cryptographic use of `key` (hot path: memory only).
     pub(crate) fn note_usage(&self, ctx: &RequestContext, key: KeyId, operation: Operation) {
-        let record = KeyUsageRecord {
-            key_id: key,
+        let note = Note {
             operation,
             at: self.clock().now(),
-            request_id: ctx.request_id.clone(),
+            request_id: std::sync::Arc::clone(&ctx.request_id),
         };
         if let Ok(mut pending) = self.inner.usage.0.lock() {
-            pending.insert(key, record);
+            pending.insert(key, note);
         }
     }
 
@@ -59,8 +78,11 @@ impl Service {
         }
         let n = pending.len();
         let mut txn = Transaction::new();
-        txn.writes
-            .extend(pending.values().cloned().map(Write::RecordKeyUsage));
+        txn.writes.extend(
+            pending
+                .iter()
+                .map(|(k, n)| Write::RecordKeyUsage(n.record(*k))),
+        );
         if let Err(e) = self
             .store_call("RecordKeyUsage", move |s| s.commit(txn))
             .await
@@ -109,7 +131,7 @@ impl Service {
             .0
             .lock()
             .ok()
-            .and_then(|p| p.get(&id).cloned());
+            .and_then(|p| p.get(&id).map(|n| n.record(id)));
         let last = match (stored.last, pending) {
             (Some(s), Some(p)) => Some(if p.at > s.at { p } else { s }),
             (s, p) => p.or(s),

@@ -41,7 +41,7 @@ pub fn ctx_in(account: &str, region: &str) -> RequestContext {
         caller,
         "aws",
         Region::parse(region).unwrap(),
-        "test-request".into(),
+        std::sync::Arc::from("test-request"),
     )
 }
 
