@@ -401,17 +401,6 @@ def test_material_that_is_not_32_bytes_is_incorrect(algorithm, size, kms):
     assert_pending_import(kms, key["KeyId"])
 
 
-def test_new_key_material_import_type_is_unsupported(kms):
-    key = external_key(kms)
-    params = params_for(kms, key["KeyId"])
-    wrapped = wrap_key_material(params["PublicKey"], "RSAES_OAEP_SHA_256", material())
-    with raises_kms("UnsupportedOperationException"):
-        import_with(kms, key["KeyId"], params, wrapped, ImportType="NEW_KEY_MATERIAL")
-    assert_pending_import(kms, key["KeyId"])
-    answer = import_with(kms, key["KeyId"], params, wrapped, ImportType="EXISTING_KEY_MATERIAL")
-    assert answer["KeyId"] == key["Arn"]
-
-
 # -- expiration model and ValidTo --------------------------------------------------------------------
 
 
@@ -567,9 +556,10 @@ def test_deleted_material_is_not_expired_again(clock_server, clock_kms):
     ("enable_key_rotation", {}),
     ("enable_key_rotation", {"RotationPeriodInDays": 90}),
     ("disable_key_rotation", {}),
-    ("rotate_key_on_demand", {}),
 ])
-def test_rotation_of_an_external_key_is_unsupported(operation, extra, kms):
+def test_automatic_rotation_of_an_external_key_is_unsupported(operation, extra, kms):
+    """AWS: automatic rotation does not apply to keys with imported material; they
+    rotate on demand to material imported as NEW_KEY_MATERIAL (test_import_rotation.py)."""
     key = external_key(kms)
     first = import_key_material(kms, key["KeyId"], material())
     with raises_kms("UnsupportedOperationException"):

@@ -20,6 +20,7 @@
 use crate::KmsError;
 use crate::ids::KeyId;
 use crate::key::{ImportedMaterial, Key, KeyManager, Origin, WrappingAlgorithm, WrappingKeySpec};
+use crate::state::KeyState;
 use crate::time::Timestamp;
 
 /// How long a wrapping key and its import token are valid.
@@ -83,6 +84,28 @@ impl TokenHeader {
     }
 }
 
+/// Where a material of an imported key stands (ListKeyRotations' KeyMaterialState).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MaterialState {
+    /// The version new ciphertexts use.
+    Current,
+    /// An earlier version.
+    NonCurrent,
+    /// Imported as new material, waiting for RotateKeyOnDemand.
+    PendingRotation,
+}
+
+impl MaterialState {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Current => "CURRENT",
+            Self::NonCurrent => "NON_CURRENT",
+            Self::PendingRotation => "PENDING_ROTATION",
+        }
+    }
+}
+
 impl Key {
     /// Import operations apply to customer keys whose origin is EXTERNAL.
     pub fn check_external(&self) -> Result<(), KmsError> {
@@ -97,52 +120,179 @@ impl Key {
         Ok(())
     }
 
-    /// ImportKeyMaterial with material whose keyed fingerprint is `fingerprint`. Returns
-    /// whether the material must be stored (it was absent). Different material than the key
-    /// ever had is `IncorrectKeyMaterialException`.
-    pub fn import_material(
+    /// The state of material `version` relative to the current one.
+    pub fn material_state(&self, version: u32) -> MaterialState {
+        match version.cmp(&self.current_version) {
+            std::cmp::Ordering::Equal => MaterialState::Current,
+            std::cmp::Ordering::Less => MaterialState::NonCurrent,
+            std::cmp::Ordering::Greater => MaterialState::PendingRotation,
+        }
+    }
+
+    /// The imported material of `version`, if any was ever imported for it.
+    pub fn imported_material(&self, version: u32) -> Option<&ImportedMaterial> {
+        self.imported.iter().find(|m| m.version == version)
+    }
+
+    /// ImportKeyMaterial with ImportType EXISTING_KEY_MATERIAL: (re-)imports the material of
+    /// `version` (default: the current one). The first import of a key creates its first
+    /// material; later ones must bring the same material back. Returns whether the material
+    /// must be stored (it was absent).
+    pub fn import_existing_material(
         &mut self,
+        version: Option<u32>,
         fingerprint: Vec<u8>,
         valid_to: Option<Timestamp>,
     ) -> Result<bool, KmsError> {
         self.check_external()?;
-        if let Some(prev) = &self.imported
-            && prev.fingerprint != fingerprint
-        {
-            return Err(KmsError::IncorrectKeyMaterial(format!(
-                "The key material is not the key material previously imported into {}.",
+        let target = version.unwrap_or(self.current_version);
+        let state = if target == self.current_version {
+            self.state.import_material(&self.arn)?
+        } else {
+            self.state.delete_material(&self.arn).map(|_| self.state)?
+        };
+        let arn = self.arn.clone();
+        let first = self.imported.is_empty() && target == self.current_version;
+        let needs_material = match self.imported.iter_mut().find(|m| m.version == target) {
+            Some(m) if m.fingerprint != fingerprint => {
+                return Err(KmsError::IncorrectKeyMaterial(format!(
+                    "The key material is not the key material previously imported into {arn}."
+                )));
+            }
+            Some(m) => {
+                let was_present = m.present;
+                m.present = true;
+                m.valid_to = valid_to;
+                !was_present
+            }
+            None if first => {
+                self.imported.push(ImportedMaterial {
+                    version: target,
+                    fingerprint,
+                    valid_to,
+                    present: true,
+                    rotated_at: None,
+                });
+                true
+            }
+            None => {
+                return Err(KmsError::NotFound(format!(
+                    "{arn} has no key material with the given KeyMaterialId."
+                )));
+            }
+        };
+        self.state = state;
+        Ok(needs_material)
+    }
+
+    /// ImportKeyMaterial with ImportType NEW_KEY_MATERIAL: new material that becomes current
+    /// with the next RotateKeyOnDemand. Returns its version.
+    pub fn import_new_material(
+        &mut self,
+        fingerprint: Vec<u8>,
+        valid_to: Option<Timestamp>,
+    ) -> Result<u32, KmsError> {
+        self.check_external()?;
+        if !matches!(self.state, KeyState::Enabled | KeyState::Disabled) {
+            return Err(KmsError::InvalidState(format!(
+                "{} must be Enabled or Disabled with current key material to import new key \
+                 material.",
                 self.arn
             )));
         }
-        self.state = self.state.import_material(&self.arn)?;
-        let was_present = self.imported.as_ref().is_some_and(|m| m.present);
-        self.imported = Some(ImportedMaterial {
+        if self
+            .imported
+            .iter()
+            .any(|m| m.version > self.current_version)
+        {
+            return Err(KmsError::InvalidState(format!(
+                "{} already has key material pending rotation.",
+                self.arn
+            )));
+        }
+        if self.imported.iter().any(|m| m.fingerprint == fingerprint) {
+            return Err(KmsError::IncorrectKeyMaterial(format!(
+                "The key material is already associated with {}; new key material must differ.",
+                self.arn
+            )));
+        }
+        let version = self.imported.iter().map(|m| m.version).max().unwrap_or(0) + 1;
+        self.imported.push(ImportedMaterial {
+            version,
             fingerprint,
             valid_to,
             present: true,
+            rotated_at: None,
         });
-        Ok(!was_present)
+        Ok(version)
     }
 
-    /// DeleteImportedKeyMaterial, or expiry: the material goes, its fingerprint stays.
-    pub fn delete_imported_material(&mut self) -> Result<(), KmsError> {
-        self.check_external()?;
-        self.state = self.state.delete_material(&self.arn)?;
-        if let Some(m) = &mut self.imported {
-            m.present = false;
-        }
-        Ok(())
-    }
-
-    /// Whether imported material has expired at `now` and must be deleted.
-    pub fn expiry_due(&self, now: Timestamp) -> bool {
-        matches!(
-            self.state,
-            crate::state::KeyState::Enabled | crate::state::KeyState::Disabled
-        ) && self
+    /// RotateKeyOnDemand of an imported key: the material pending rotation becomes current.
+    pub(crate) fn rotate_to_pending_material(&mut self, now: Timestamp) -> Result<u32, KmsError> {
+        let arn = self.arn.clone();
+        let current = self.current_version;
+        let pending = self
             .imported
-            .as_ref()
-            .is_some_and(|m| m.present && m.valid_to.is_some_and(|t| t <= now))
+            .iter_mut()
+            .find(|m| m.version > current && m.present)
+            .ok_or_else(|| {
+                KmsError::InvalidState(format!(
+                    "{arn} has no key material pending rotation: import new key material \
+                     (ImportType NEW_KEY_MATERIAL) first."
+                ))
+            })?;
+        pending.rotated_at = Some(now);
+        self.current_version = pending.version;
+        Ok(self.current_version)
+    }
+
+    /// DeleteImportedKeyMaterial of `version` (default: the current one). Deleting the current
+    /// material makes the key wait for it again (PendingImport). Returns the version whose
+    /// material must be removed.
+    pub fn delete_imported_material(&mut self, version: Option<u32>) -> Result<u32, KmsError> {
+        self.check_external()?;
+        let target = version.unwrap_or(self.current_version);
+        let state = if target == self.current_version {
+            self.state.delete_material(&self.arn)?
+        } else {
+            self.state.delete_material(&self.arn).map(|_| self.state)?
+        };
+        let arn = self.arn.clone();
+        let is_current = target == self.current_version;
+        match self.imported.iter_mut().find(|m| m.version == target) {
+            Some(m) => m.present = false,
+            None if is_current => {}
+            None => {
+                return Err(KmsError::NotFound(format!(
+                    "{arn} has no key material with the given KeyMaterialId."
+                )));
+            }
+        }
+        self.state = state;
+        Ok(target)
+    }
+
+    /// Whether some imported material has expired at `now` and must be deleted.
+    pub fn expiry_due(&self, now: Timestamp) -> bool {
+        self.state != KeyState::PendingDeletion
+            && self
+                .imported
+                .iter()
+                .any(|m| m.present && m.valid_to.is_some_and(|t| t <= now))
+    }
+
+    /// Deletes every imported material that expired at `now`. Returns their versions.
+    pub fn expire_materials(&mut self, now: Timestamp) -> Result<Vec<u32>, KmsError> {
+        let due: Vec<u32> = self
+            .imported
+            .iter()
+            .filter(|m| m.present && m.valid_to.is_some_and(|t| t <= now))
+            .map(|m| m.version)
+            .collect();
+        for v in &due {
+            self.delete_imported_material(Some(*v))?;
+        }
+        Ok(due)
     }
 }
 
@@ -151,7 +301,6 @@ mod tests {
     use super::*;
     use crate::ids::{AccountId, Region};
     use crate::key::{KeySpec, KeyUsage};
-    use crate::state::KeyState;
     use proptest::prelude::*;
 
     fn external() -> Key {
@@ -173,7 +322,7 @@ mod tests {
             rotation: None,
             on_demand_rotations: 0,
             deletion: None,
-            imported: None,
+            imported: Vec::new(),
         }
     }
 
@@ -206,37 +355,75 @@ mod tests {
     #[test]
     fn import_enables_and_only_the_same_material_returns() {
         let mut k = external();
-        assert!(k.import_material(vec![1; 32], None).unwrap());
+        assert!(k.import_existing_material(None, vec![1; 32], None).unwrap());
         assert_eq!(k.state, KeyState::Enabled);
         assert!(
-            !k.import_material(vec![1; 32], Some(Timestamp(5))).unwrap(),
-            "already present"
+            !k.import_existing_material(None, vec![1; 32], Some(Timestamp(5)))
+                .unwrap()
         );
         assert!(matches!(
-            k.import_material(vec![2; 32], None),
+            k.import_existing_material(None, vec![2; 32], None),
             Err(KmsError::IncorrectKeyMaterial(_))
         ));
-        k.delete_imported_material().unwrap();
+        assert_eq!(k.delete_imported_material(None).unwrap(), 1);
         assert_eq!(k.state, KeyState::PendingImport);
         assert!(matches!(
-            k.import_material(vec![2; 32], None),
+            k.import_existing_material(None, vec![2; 32], None),
             Err(KmsError::IncorrectKeyMaterial(_))
         ));
-        assert!(
-            k.import_material(vec![1; 32], None).unwrap(),
-            "same material restores the key"
-        );
+        assert!(k.import_existing_material(None, vec![1; 32], None).unwrap());
         assert_eq!(k.state, KeyState::Enabled);
+    }
+
+    #[test]
+    fn new_material_waits_for_rotation_and_old_material_stays_importable() {
+        let mut k = external();
+        k.import_existing_material(None, vec![1; 32], None).unwrap();
+        assert!(matches!(
+            k.rotate_to_pending_material(Timestamp(1)),
+            Err(KmsError::InvalidState(_))
+        ));
+        assert!(matches!(
+            k.import_new_material(vec![1; 32], None),
+            Err(KmsError::IncorrectKeyMaterial(_))
+        ));
+        assert_eq!(k.import_new_material(vec![2; 32], None).unwrap(), 2);
+        assert_eq!(k.material_state(2), MaterialState::PendingRotation);
+        assert!(matches!(
+            k.import_new_material(vec![3; 32], None),
+            Err(KmsError::InvalidState(_))
+        ));
+        assert_eq!(k.rotate_to_pending_material(Timestamp(9)).unwrap(), 2);
+        assert_eq!(
+            (k.material_state(1), k.material_state(2)),
+            (MaterialState::NonCurrent, MaterialState::Current)
+        );
+        assert_eq!(
+            k.imported_material(2).unwrap().rotated_at,
+            Some(Timestamp(9))
+        );
+        // Deleting the non-current material leaves the key usable; it can come back.
+        assert_eq!(k.delete_imported_material(Some(1)).unwrap(), 1);
+        assert_eq!(k.state, KeyState::Enabled);
+        assert!(
+            k.import_existing_material(Some(1), vec![1; 32], None)
+                .unwrap()
+        );
+        assert!(matches!(
+            k.import_existing_material(Some(7), vec![1; 32], None),
+            Err(KmsError::NotFound(_))
+        ));
     }
 
     #[test]
     fn expiry_is_due_only_for_present_expiring_material() {
         let mut k = external();
-        k.import_material(vec![1; 32], Some(Timestamp(100)))
+        k.import_existing_material(None, vec![1; 32], Some(Timestamp(100)))
             .unwrap();
         assert!(!k.expiry_due(Timestamp(99)));
         assert!(k.expiry_due(Timestamp(100)));
-        k.delete_imported_material().unwrap();
+        assert_eq!(k.expire_materials(Timestamp(100)).unwrap(), vec![1]);
+        assert_eq!(k.state, KeyState::PendingImport);
         assert!(!k.expiry_due(Timestamp(100)));
     }
 
@@ -245,13 +432,13 @@ mod tests {
         let mut k = external();
         k.origin = Origin::AwsKms;
         assert!(matches!(
-            k.import_material(vec![1; 32], None),
+            k.import_existing_material(None, vec![1; 32], None),
             Err(KmsError::UnsupportedOperation(_))
         ));
         let mut k = external();
         k.state = KeyState::PendingDeletion;
         assert!(matches!(
-            k.import_material(vec![1; 32], None),
+            k.import_existing_material(None, vec![1; 32], None),
             Err(KmsError::InvalidState(_))
         ));
     }

@@ -245,11 +245,13 @@ impl WrappingKeySpec {
     }
 }
 
-/// What is known about a key's imported material (Origin EXTERNAL), once material was imported.
-/// The fingerprint outlives the material, so a later import can be checked to be the same
-/// material (AWS refuses different material for an existing key).
+/// One imported material of a key (Origin EXTERNAL). The record outlives the material itself:
+/// its fingerprint lets a later import be checked to be the same material (AWS refuses
+/// different material for an existing version), and ListKeyRotations reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImportedMaterial {
+    /// The key material version this material is.
+    pub version: u32,
     /// A keyed fingerprint of the material (HMAC under a key derived from the root key): it
     /// identifies the material without revealing it.
     pub fingerprint: Vec<u8>,
@@ -257,6 +259,8 @@ pub struct ImportedMaterial {
     pub valid_to: Option<Timestamp>,
     /// Whether the material is present now (false after DeleteImportedKeyMaterial or expiry).
     pub present: bool,
+    /// When RotateKeyOnDemand made this material current (materials imported as new material).
+    pub rotated_at: Option<Timestamp>,
 }
 
 /// Maximum number of tags on one key (AWS's quota).
@@ -300,8 +304,9 @@ pub struct Key {
     pub on_demand_rotations: u32,
     /// The scheduled deletion, while the key is pending deletion.
     pub deletion: Option<ScheduledDeletion>,
-    /// Imported material (Origin EXTERNAL), once material was imported.
-    pub imported: Option<ImportedMaterial>,
+    /// Imported materials (Origin EXTERNAL), one entry per version, ordered by version; empty
+    /// until the first import.
+    pub imported: Vec<ImportedMaterial>,
 }
 
 impl Key {

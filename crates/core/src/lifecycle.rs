@@ -101,17 +101,19 @@ impl Key {
     /// automatic schedule alone; automatic ones move it one period on from `now`.
     pub fn rotate(&mut self, now: Timestamp, kind: RotationType) -> Result<u32, KmsError> {
         self.state.check_usable(&self.arn)?;
+        if self.origin == Origin::External && kind == RotationType::OnDemand {
+            // Imported keys rotate on demand to material imported as NEW_KEY_MATERIAL.
+            self.check_customer_managed()?;
+            self.check_on_demand_limit()?;
+            let version = self.rotate_to_pending_material(now)?;
+            self.on_demand_rotations += 1;
+            return Ok(version);
+        }
         self.check_rotatable()?;
         match kind {
             RotationType::OnDemand => {
                 self.check_rotation_settable()?;
-                if self.on_demand_rotations >= ON_DEMAND_ROTATION_LIMIT {
-                    return Err(KmsError::LimitExceeded(format!(
-                        "{} has reached the limit of {ON_DEMAND_ROTATION_LIMIT} on-demand \
-                         rotations.",
-                        self.arn
-                    )));
-                }
+                self.check_on_demand_limit()?;
                 self.on_demand_rotations += 1;
             }
             RotationType::Automatic => {
@@ -125,6 +127,16 @@ impl Key {
             .checked_add(1)
             .ok_or(KmsError::Internal)?;
         Ok(self.current_version)
+    }
+
+    fn check_on_demand_limit(&self) -> Result<(), KmsError> {
+        if self.on_demand_rotations >= ON_DEMAND_ROTATION_LIMIT {
+            return Err(KmsError::LimitExceeded(format!(
+                "{} has reached the limit of {ON_DEMAND_ROTATION_LIMIT} on-demand rotations.",
+                self.arn
+            )));
+        }
+        Ok(())
     }
 
     /// Whether the scheduler should rotate the key now: rotation enabled, due, and the key
@@ -187,7 +199,7 @@ mod tests {
             rotation: None,
             on_demand_rotations: 0,
             deletion: None,
-            imported: None,
+            imported: Vec::new(),
         }
     }
 
@@ -228,9 +240,14 @@ mod tests {
         ));
         let mut k = key();
         k.origin = Origin::External;
+        // Imported keys rotate only automatically never, and on demand only to new material.
+        assert!(matches!(
+            k.enable_rotation(T, 365),
+            Err(KmsError::UnsupportedOperation(_))
+        ));
         assert!(matches!(
             k.rotate(T, RotationType::OnDemand),
-            Err(KmsError::UnsupportedOperation(_))
+            Err(KmsError::InvalidState(_))
         ));
     }
 

@@ -94,7 +94,7 @@ impl Service {
             }),
             on_demand_rotations: 0,
             deletion: None,
-            imported: None,
+            imported: Vec::new(),
         };
         let alias = Alias {
             account: ctx.account().clone(),

@@ -67,7 +67,8 @@ async fn every_version_keeps_decrypting_after_rotations() {
             .iter()
             .all(|e| e.rotation_type == Some(RotationType::OnDemand))
     );
-    assert_eq!(rot.items.iter().filter(|e| e.current).count(), 1);
+    let current = strongroom_core::import::MaterialState::Current;
+    assert_eq!(rot.items.iter().filter(|e| e.state == current).count(), 1);
     let all = svc
         .list_key_rotations(&c, &r, IncludeKeyMaterial::All, 2, None)
         .await

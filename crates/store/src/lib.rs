@@ -61,11 +61,14 @@ pub enum Write {
     /// (coalesced writes from several nodes may arrive out of order). A key that no longer
     /// exists is skipped, not a conflict: usage is flushed after the fact.
     RecordKeyUsage(KeyUsageRecord),
-    /// Remove every material version of a key (DeleteImportedKeyMaterial, expiry of imported
-    /// material). The key record itself is updated by a `PutKey` in the same transaction.
-    DeleteKeyMaterial {
+    /// Remove one material version of a key (DeleteImportedKeyMaterial, expiry of imported
+    /// material); a missing version is a no-op. The key record itself is updated by a
+    /// revision-checked `PutKey` in the same transaction.
+    DeleteKeyVersion {
         /// The key.
         id: KeyId,
+        /// The version.
+        version: u32,
     },
     /// Destroy a key: the key record, its tags, every material version, and every alias that
     /// points at it. The key must be at `revision`.
@@ -216,8 +219,8 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         limit: usize,
     ) -> Result<Vec<KeyId>, StoreError>;
 
-    /// Keys whose imported material expires at or before `now` and is still present,
-    /// earliest first.
+    /// Keys with some imported material (any version) still present whose `valid_to` is at or
+    /// before `now`, in any state but PendingDeletion; earliest expiry first.
     fn list_keys_due_for_expiry(
         &self,
         now: Timestamp,

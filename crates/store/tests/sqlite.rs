@@ -94,7 +94,7 @@ fn crash_transaction(n: u64) -> Result<(KeyId, Transaction), Failure> {
         rotation: None,
         on_demand_rotations: 0,
         deletion: None,
-        imported: None,
+        imported: Vec::new(),
     };
     let version = KeyVersion {
         key_id: id,

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use strongroom_core::KmsError;
 use strongroom_core::key::{WrappingAlgorithm, WrappingKeySpec, key_material_id};
 use strongroom_core::time::Timestamp;
+use strongroom_service::ops::import::ImportRequest;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -160,27 +161,24 @@ pub(crate) async fn import_key_material(c: Call<'_>) -> Result<Vec<u8>, ApiError
                 || matches!(c, ':' | '/' | '_' | '.' | '-')
         })?;
     }
-    let claimed_id = material_id(&i.key_material_id)?.map(str::to_owned);
-    if import_type == Some(true) {
-        return Err(KmsError::UnsupportedOperation(
-            "ImportType NEW_KEY_MATERIAL (rotating imported keys) is not supported yet.".to_owned(),
+    let claimed_id = material_id(&i.key_material_id)?;
+    if import_type == Some(true) && claimed_id.is_some() {
+        return Err(KmsError::Validation(
+            "You cannot specify a KeyMaterialId with ImportType NEW_KEY_MATERIAL.".to_owned(),
         )
         .into());
     }
-    let key = c
-        .svc
-        .import_key_material(c.ctx, &r, token.expose(), material.expose(), valid_to)
-        .await?;
-    let id = key_material_id(&key.id, key.current_version);
-    if claimed_id.is_some_and(|claimed| claimed != id) {
-        return Err(KmsError::IncorrectKeyMaterial(
-            "KeyMaterialId does not name this key's material.".to_owned(),
-        )
-        .into());
-    }
+    let request = ImportRequest {
+        token: token.expose(),
+        encrypted_material: material.expose(),
+        valid_to,
+        new_material: import_type == Some(true),
+        material_id: claimed_id,
+    };
+    let (key, version) = c.svc.import_key_material(c.ctx, &r, request).await?;
     json(&ImportOut {
         key_id: key.arn,
-        key_material_id: id,
+        key_material_id: key_material_id(&key.id, version),
     })
 }
 
@@ -194,11 +192,10 @@ struct DeleteIn {
 pub(crate) async fn delete_imported_key_material(c: Call<'_>) -> Result<Vec<u8>, ApiError> {
     let i: DeleteIn = parse_body(c.body)?;
     let r = key_ref(&i.key_id, "keyId")?;
-    material_id(&i.key_material_id)?;
-    c.svc.delete_imported_key_material(c.ctx, &r).await?;
-    let key = c.svc.describe_key(c.ctx, &r).await?;
+    let id = material_id(&i.key_material_id)?;
+    let (key, version) = c.svc.delete_imported_key_material(c.ctx, &r, id).await?;
     json(&ImportOut {
         key_id: key.arn,
-        key_material_id: key_material_id(&key.id, key.current_version),
+        key_material_id: key_material_id(&key.id, version),
     })
 }

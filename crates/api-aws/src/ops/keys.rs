@@ -97,6 +97,7 @@ pub(crate) struct KeyMetadata<'a> {
 
 impl<'a> KeyMetadata<'a> {
     pub(crate) fn of(k: &'a Key) -> Self {
+        let current_import = k.imported_material(k.current_version);
         Self {
             aws_account_id: k.account.as_str(),
             key_id: k.id.to_string(),
@@ -121,13 +122,9 @@ impl<'a> KeyMetadata<'a> {
                 .then(|| key_material_id(&k.id, k.current_version)),
             deletion_date: k.deletion.map(|d| d.deletion_date.unix_seconds_f64()),
             pending_deletion_window_in_days: k.deletion.map(|d| d.pending_window_days),
-            expiration_model: k.imported.as_ref().map(|m| match m.valid_to {
-                Some(_) => "KEY_MATERIAL_EXPIRES",
-                None => "KEY_MATERIAL_DOES_NOT_EXPIRE",
-            }),
-            valid_to: k
-                .imported
-                .as_ref()
+            expiration_model: current_import
+                .map(|m| super::lifecycle::expiration_model(m.valid_to)),
+            valid_to: current_import
                 .and_then(|m| m.valid_to)
                 .map(|t| t.unix_seconds_f64()),
         }

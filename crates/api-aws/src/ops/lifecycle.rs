@@ -104,6 +104,12 @@ struct RotationOut {
     key_material_id: String,
     key_material_state: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
+    import_state: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expiration_model: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    valid_to: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     rotation_date: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     rotation_type: Option<&'static str>,
@@ -143,9 +149,17 @@ pub(crate) async fn list_key_rotations(c: Call<'_>) -> Result<Vec<u8>, ApiError>
         .map(|e| RotationOut {
             key_id: e.key_id.to_string(),
             key_material_id: key_material_id(&e.key_id, e.version),
-            key_material_state: if e.current { "CURRENT" } else { "NON_CURRENT" },
-            // The first material is not a rotation: AWS gives it no RotationDate.
-            rotation_date: e.rotation_type.map(|_| e.date.unix_seconds_f64()),
+            key_material_state: e.state.as_str(),
+            import_state: e.import.map(|(present, _)| {
+                if present {
+                    "IMPORTED"
+                } else {
+                    "PENDING_IMPORT"
+                }
+            }),
+            expiration_model: e.import.map(|(_, valid_to)| expiration_model(valid_to)),
+            valid_to: e.import.and_then(|(_, v)| v).map(|t| t.unix_seconds_f64()),
+            rotation_date: e.date.map(|t| t.unix_seconds_f64()),
             rotation_type: e.rotation_type.map(|t| t.as_str()),
         })
         .collect();
@@ -153,6 +167,14 @@ pub(crate) async fn list_key_rotations(c: Call<'_>) -> Result<Vec<u8>, ApiError>
         rotations,
         page: PageInfo::new(page.next_marker),
     })
+}
+
+/// The ExpirationModel of imported material that expires at `valid_to` (or never).
+pub(crate) fn expiration_model(valid_to: Option<strongroom_core::time::Timestamp>) -> &'static str {
+    match valid_to {
+        Some(_) => "KEY_MATERIAL_EXPIRES",
+        None => "KEY_MATERIAL_DOES_NOT_EXPIRE",
+    }
 }
 
 #[derive(Deserialize)]

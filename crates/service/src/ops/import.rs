@@ -15,6 +15,40 @@ use strongroom_store::Write;
 /// The fingerprint label of imported key material.
 const MATERIAL_FINGERPRINT: &[u8] = b"imported-key-material";
 
+/// What ImportKeyMaterial brings, after wire validation.
+#[derive(Debug, Clone, Copy)]
+pub struct ImportRequest<'a> {
+    /// The import token from GetParametersForImport.
+    pub token: &'a [u8],
+    /// The wrapped material.
+    pub encrypted_material: &'a [u8],
+    /// When the material expires (`None`: never).
+    pub valid_to: Option<Timestamp>,
+    /// ImportType NEW_KEY_MATERIAL.
+    pub new_material: bool,
+    /// KeyMaterialId: which existing material to re-import.
+    pub material_id: Option<&'a str>,
+}
+
+/// The version whose KeyMaterialId is `id` (among the versions the key ever had).
+pub fn material_version(key: &Key, id: &str) -> Result<u32, KmsError> {
+    let last = key
+        .imported
+        .iter()
+        .map(|m| m.version)
+        .max()
+        .unwrap_or(0)
+        .max(key.current_version);
+    (1..=last)
+        .find(|v| strongroom_core::key::key_material_id(&key.id, *v) == id)
+        .ok_or_else(|| {
+            KmsError::NotFound(format!(
+                "{} has no key material with KeyMaterialId {id}.",
+                key.arn
+            ))
+        })
+}
+
 /// GetParametersForImport's answer.
 #[derive(Debug)]
 pub struct ImportParameters {
@@ -104,24 +138,30 @@ impl Service {
         })
     }
 
-    /// ImportKeyMaterial (ImportType EXISTING_KEY_MATERIAL): unwraps the material with the
-    /// token's private key and makes it the key's material; the same material may be imported
-    /// again after deletion or expiry, different material never.
+    /// ImportKeyMaterial. `EXISTING_KEY_MATERIAL` (re-)imports the material of a version (the
+    /// named one, or the current): the first import of a key, or the same material again
+    /// after deletion or expiry — different material never. `NEW_KEY_MATERIAL` imports new
+    /// material that RotateKeyOnDemand makes current. Returns the key and the material version.
     pub async fn import_key_material(
         &self,
         ctx: &RequestContext,
         r: &KeyRef,
-        token: &[u8],
-        encrypted_material: &[u8],
-        valid_to: Option<Timestamp>,
-    ) -> Result<Key, KmsError> {
+        request: ImportRequest<'_>,
+    ) -> Result<(Key, u32), KmsError> {
         let key = self.resolve(ctx, r).await?;
         // What the key itself refuses comes before anything about the token.
         key.key.check_external()?;
-        key.key.state.import_material(&key.key.arn)?;
+        key.key.state.delete_material(&key.key.arn)?;
+        let version = match request.material_id {
+            Some(m) => Some(material_version(&key.key, m)?),
+            None => None,
+        };
         let id = key.key.id;
-        let material = self.open_import(&id, token, encrypted_material).await?;
+        let material = self
+            .open_import(&id, request.token, request.encrypted_material)
+            .await?;
         let now = self.clock().now();
+        let valid_to = request.valid_to;
         if valid_to.is_some_and(|t| t <= now) {
             return Err(KmsError::Validation(
                 "ValidTo must be in the future.".to_owned(),
@@ -132,34 +172,49 @@ impl Service {
             .root
             .fingerprint(MATERIAL_FINGERPRINT, material.expose())
             .to_vec();
+        let imported = std::sync::atomic::AtomicU32::new(0);
         let key = self
             .update_key_record(&id, Some(&ctx.scope), |k| {
-                if !k.import_material(fingerprint.clone(), valid_to)? {
+                // The first import of a key is its first material whatever ImportType says
+                // (AWS defaults to NEW_KEY_MATERIAL for it).
+                let (target, store, kind) = if request.new_material && !k.imported.is_empty() {
+                    let v = k.import_new_material(fingerprint.clone(), valid_to)?;
+                    (v, true, Some(strongroom_core::key::RotationType::OnDemand))
+                } else {
+                    let target = version.unwrap_or(k.current_version);
+                    (
+                        target,
+                        k.import_existing_material(version, fingerprint.clone(), valid_to)?,
+                        None,
+                    )
+                };
+                imported.store(target, std::sync::atomic::Ordering::Relaxed);
+                if !store {
                     return Ok(Vec::new());
                 }
-                let version = k.current_version;
                 let wrapped = self
                     .inner
                     .root
                     .wrap(
                         self.inner.rng.as_ref(),
-                        &material_aad(&k.arn, version),
+                        &material_aad(&k.arn, target),
                         material.expose(),
                     )
                     .map_err(|_| KmsError::Internal)?;
                 Ok(vec![Write::AddKeyVersion(
                     strongroom_core::key::KeyVersion {
                         key_id: k.id,
-                        version,
+                        version: target,
                         created_at: now,
                         wrapped_material: wrapped,
-                        rotation_type: None,
+                        rotation_type: kind,
                     },
                 )])
             })
             .await?;
-        tracing::info!(key = %key.arn, "key material imported");
-        Ok(key)
+        let version = imported.load(std::sync::atomic::Ordering::Relaxed);
+        tracing::info!(key = %key.arn, version, new = request.new_material, "key material imported");
+        Ok((key, version))
     }
 
     /// Checks the token against key `id` and the clock, and unwraps the customer's material.
@@ -207,21 +262,34 @@ impl Service {
         Ok(material)
     }
 
-    /// DeleteImportedKeyMaterial: the key waits for its material again (PendingImport).
+    /// DeleteImportedKeyMaterial of the named material, or the current one; deleting the
+    /// current material makes the key wait for it again (PendingImport). Returns the key and the
+    /// version deleted.
     pub async fn delete_imported_key_material(
         &self,
         ctx: &RequestContext,
         r: &KeyRef,
-    ) -> Result<(), KmsError> {
-        let id = self.resolve_id(ctx, r).await?;
+        material_id: Option<&str>,
+    ) -> Result<(Key, u32), KmsError> {
+        let key = self.resolve(ctx, r).await?;
+        let version = match material_id {
+            Some(m) => Some(material_version(&key.key, m)?),
+            None => None,
+        };
+        let deleted = std::sync::atomic::AtomicU32::new(0);
         let key = self
-            .update_key_record(&id, Some(&ctx.scope), |k| {
-                k.delete_imported_material()?;
-                Ok(vec![Write::DeleteKeyMaterial { id: k.id }])
+            .update_key_record(&key.key.id, Some(&ctx.scope), |k| {
+                let v = k.delete_imported_material(version)?;
+                deleted.store(v, std::sync::atomic::Ordering::Relaxed);
+                Ok(vec![Write::DeleteKeyVersion {
+                    id: k.id,
+                    version: v,
+                }])
             })
             .await?;
-        tracing::info!(key = %key.arn, "imported key material deleted");
-        Ok(())
+        let version = deleted.load(std::sync::atomic::Ordering::Relaxed);
+        tracing::info!(key = %key.arn, version, "imported key material deleted");
+        Ok((key, version))
     }
 
     /// Deletes expired imported material of key `id` if it is still due (scheduler).
@@ -234,13 +302,12 @@ impl Service {
         let expired = AtomicBool::new(false);
         let key = self
             .update_key_record(id, None, |k| {
-                expired.store(false, Ordering::Relaxed);
-                if !k.expiry_due(now) {
-                    return Ok(Vec::new());
-                }
-                k.delete_imported_material()?;
-                expired.store(true, Ordering::Relaxed);
-                Ok(vec![Write::DeleteKeyMaterial { id: k.id }])
+                let versions = k.expire_materials(now)?;
+                expired.store(!versions.is_empty(), Ordering::Relaxed);
+                Ok(versions
+                    .into_iter()
+                    .map(|version| Write::DeleteKeyVersion { id: k.id, version })
+                    .collect())
             })
             .await?;
         let expired = expired.load(Ordering::Relaxed);

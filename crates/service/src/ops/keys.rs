@@ -87,7 +87,7 @@ impl Service {
             rotation: None,
             on_demand_rotations: 0,
             deletion: None,
-            imported: None,
+            imported: Vec::new(),
         };
         let mut txn = Transaction::new();
         txn.push(Write::PutKey {

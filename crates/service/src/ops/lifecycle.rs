@@ -6,7 +6,8 @@ use super::{Page, decode_marker, page};
 use crate::{RequestContext, Service};
 use strongroom_core::KmsError;
 use strongroom_core::ids::{KeyId, KeyRef};
-use strongroom_core::key::{Key, RotationType};
+use strongroom_core::import::MaterialState;
+use strongroom_core::key::{Key, Origin, RotationType};
 use strongroom_core::lifecycle::{PENDING_WINDOW_DAYS, ROTATION_PERIOD_DAYS};
 use strongroom_core::state::KeyState;
 use strongroom_core::time::Timestamp;
@@ -41,12 +42,15 @@ pub struct RotationEntry {
     pub key_id: KeyId,
     /// The material version.
     pub version: u32,
-    /// When it was made.
-    pub date: Timestamp,
+    /// When it became a rotation (`None` for the first material and for imported material
+    /// still pending rotation).
+    pub date: Option<Timestamp>,
     /// How it was made (`None` for the first material).
     pub rotation_type: Option<RotationType>,
-    /// Whether it is the version new ciphertexts use.
-    pub current: bool,
+    /// Current, earlier, or pending rotation.
+    pub state: MaterialState,
+    /// For imported keys: whether the material is present, and when it expires.
+    pub import: Option<(bool, Option<Timestamp>)>,
 }
 
 impl Service {
@@ -123,6 +127,9 @@ impl Service {
                     return Ok(Vec::new()); // another node, or a racing request, already did it
                 }
                 let version = k.rotate(now, kind)?;
+                if k.origin == Origin::External {
+                    return Ok(Vec::new()); // the imported material is already stored
+                }
                 Ok(vec![Write::AddKeyVersion(self.new_material(
                     k,
                     version,
@@ -153,23 +160,42 @@ impl Service {
             })
             .transpose()?
             .unwrap_or(0);
-        let id = key.key.id;
-        let versions = self
-            .store_call("ListKeyRotations", move |s| s.list_key_versions(&id))
-            .await?;
-        let current = key.key.current_version;
-        let entries = versions
+        let k = &key.key;
+        let entries: Vec<RotationEntry> = if k.origin == Origin::External {
+            // Imported keys: every material ever imported, present or not.
+            k.imported
+                .iter()
+                .map(|m| RotationEntry {
+                    key_id: k.id,
+                    version: m.version,
+                    date: m.rotated_at,
+                    rotation_type: m.rotated_at.map(|_| RotationType::OnDemand),
+                    state: k.material_state(m.version),
+                    import: Some((m.present, m.valid_to)),
+                })
+                .collect()
+        } else {
+            let id = k.id;
+            let versions = self
+                .store_call("ListKeyRotations", move |s| s.list_key_versions(&id))
+                .await?;
+            versions
+                .into_iter()
+                .map(|v| RotationEntry {
+                    key_id: v.key_id,
+                    version: v.version,
+                    date: v.rotation_type.map(|_| v.created_at),
+                    rotation_type: v.rotation_type,
+                    state: k.material_state(v.version),
+                    import: None,
+                })
+                .collect()
+        };
+        let entries = entries
             .into_iter()
-            .filter(|v| v.version > after)
-            .filter(|v| include == IncludeKeyMaterial::All || v.rotation_type.is_some())
+            .filter(|e| e.version > after)
+            .filter(|e| include == IncludeKeyMaterial::All || e.rotation_type.is_some())
             .take(limit + 1)
-            .map(|v| RotationEntry {
-                key_id: v.key_id,
-                version: v.version,
-                date: v.created_at,
-                rotation_type: v.rotation_type,
-                current: v.version == current,
-            })
             .collect();
         Ok(page(entries, limit, |e| e.version.to_string()))
     }

@@ -60,7 +60,7 @@ impl Scope {
             rotation: None,
             on_demand_rotations: 0,
             deletion: None,
-            imported: None,
+            imported: Vec::new(),
         }
     }
 

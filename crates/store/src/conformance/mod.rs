@@ -68,8 +68,8 @@ pub use due::{
     keys_due_for_deletion_across_scopes_in_order, keys_due_for_rotation_across_scopes_in_order,
 };
 pub use import::{
-    delete_key_material_removes_every_version_of_that_key_only,
-    delete_key_material_with_a_stale_key_deletes_nothing, imported_material_round_trips,
+    delete_key_version_removes_exactly_one_version,
+    delete_key_version_with_a_stale_key_deletes_nothing, imported_material_round_trips,
     keys_due_for_expiry_across_scopes_in_order,
 };
 pub use leases::{
@@ -198,8 +198,8 @@ macro_rules! conformance_tests {
             usage_of_a_missing_key_reads_as_none,
             every_operation_round_trips,
             imported_material_round_trips,
-            delete_key_material_removes_every_version_of_that_key_only,
-            delete_key_material_with_a_stale_key_deletes_nothing,
+            delete_key_version_removes_exactly_one_version,
+            delete_key_version_with_a_stale_key_deletes_nothing,
             keys_due_for_expiry_across_scopes_in_order,
         );
     };

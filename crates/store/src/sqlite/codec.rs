@@ -103,39 +103,6 @@ fn pair(columns: &str, a: Option<i64>, b: Option<i64>) -> Result<Option<(i64, i6
     }
 }
 
-/// The stored imported material of a key: no fingerprint and no presence flag (nor expiry)
-/// is `None`; anything half-set, or a flag other than 0 or 1, is corrupt (the schema's CHECK
-/// refuses it, so only a damaged file has it).
-fn imported(
-    fingerprint: Option<Vec<u8>>,
-    valid_to_ms: Option<i64>,
-    present: Option<i64>,
-) -> Result<Option<ImportedMaterial>, StoreError> {
-    let present = match present {
-        None => None,
-        Some(0) => Some(false),
-        Some(1) => Some(true),
-        Some(other) => {
-            return Err(StoreError::Corrupt(format!(
-                "invalid import_present {other}"
-            )));
-        }
-    };
-    match (fingerprint, present) {
-        (None, None) if valid_to_ms.is_none() => Ok(None),
-        (Some(fingerprint), Some(present)) => Ok(Some(ImportedMaterial {
-            fingerprint,
-            valid_to: valid_to_ms.map(Timestamp),
-            present,
-        })),
-        _ => Err(StoreError::Corrupt(
-            "import_fingerprint and import_present must be set together, and \
-             import_valid_to_ms only with them"
-                .to_owned(),
-        )),
-    }
-}
-
 /// A stored rotation type: `NULL` for a key's first material.
 fn rotation_type(value: Option<&str>) -> Result<Option<RotationType>, StoreError> {
     value
@@ -176,18 +143,15 @@ pub(crate) struct KeyRow {
     on_demand_rotations: i64,
     deletion_date_ms: Option<i64>,
     pending_window_days: Option<i64>,
-    import_fingerprint: Option<Vec<u8>>,
-    import_valid_to_ms: Option<i64>,
-    import_present: Option<i64>,
 }
 
 impl KeyRow {
-    /// The columns [`KeyRow::from_row`] reads, in order.
+    /// The columns [`KeyRow::from_row`] reads, in order. Version 4's import columns are not
+    /// among them: since version 5 they are always `NULL` (see `schema::V5`).
     pub(crate) const COLUMNS: &'static str = "key_id, arn, account_id, region, created_at_ms, \
         description, key_spec, key_usage, origin, key_manager, key_state, current_version, \
         policy, revision, rotation_period_days, next_rotation_at_ms, on_demand_rotations, \
-        deletion_date_ms, pending_window_days, import_fingerprint, import_valid_to_ms, \
-        import_present";
+        deletion_date_ms, pending_window_days";
 
     pub(crate) fn from_row(row: &Row<'_>) -> rusqlite::Result<Self> {
         Ok(Self {
@@ -210,9 +174,6 @@ impl KeyRow {
             on_demand_rotations: row.get(16)?,
             deletion_date_ms: row.get(17)?,
             pending_window_days: row.get(18)?,
-            import_fingerprint: row.get(19)?,
-            import_valid_to_ms: row.get(20)?,
-            import_present: row.get(21)?,
         })
     }
 
@@ -221,9 +182,12 @@ impl KeyRow {
         &self.key_id
     }
 
+    /// The key, with its tags and its imported materials (ordered by version), which the
+    /// caller read from their own tables in the same snapshot.
     pub(crate) fn decode(
         self,
         tags: BTreeMap<String, String>,
+        imported: Vec<ImportedMaterial>,
     ) -> Result<Versioned<Key>, StoreError> {
         let rotation = pair(
             "rotation_period_days and next_rotation_at_ms",
@@ -249,11 +213,6 @@ impl KeyRow {
             })
         })
         .transpose()?;
-        let imported = imported(
-            self.import_fingerprint,
-            self.import_valid_to_ms,
-            self.import_present,
-        )?;
         let key = Key {
             id: key_id(&self.key_id)?,
             arn: self.arn,
@@ -529,40 +488,6 @@ mod tests {
             Err(StoreError::Corrupt(_))
         ));
         assert_eq!(count("x", i64::from(u32::MAX)).unwrap(), u32::MAX);
-    }
-
-    #[test]
-    fn half_set_or_invalid_imported_material_is_corrupt() {
-        assert_eq!(imported(None, None, None).unwrap(), None);
-        let fp = || Some(vec![7; 32]);
-        let got = imported(fp(), Some(-5), Some(0)).unwrap();
-        assert_eq!(
-            got,
-            Some(ImportedMaterial {
-                fingerprint: vec![7; 32],
-                valid_to: Some(Timestamp(-5)),
-                present: false
-            })
-        );
-        assert_eq!(
-            imported(fp(), None, Some(1)).unwrap().map(|i| i.present),
-            Some(true)
-        );
-        for (f, v, p) in [
-            (fp(), None, None),
-            (None, None, Some(1)),
-            (None, Some(1), None),
-            (None, Some(1), Some(0)),
-        ] {
-            match imported(f, v, p) {
-                Err(StoreError::Corrupt(m)) => assert!(m.contains("import_fingerprint"), "{m}"),
-                other => panic!("{other:?}"),
-            }
-        }
-        match imported(fp(), None, Some(2)) {
-            Err(StoreError::Corrupt(m)) => assert!(m.contains("import_present 2"), "{m}"),
-            other => panic!("{other:?}"),
-        }
     }
 
     #[test]

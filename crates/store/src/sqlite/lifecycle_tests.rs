@@ -177,7 +177,7 @@ fn the_golden_version_1_database_migrates_with_its_records_intact() {
         );
         assert_eq!(
             (k.rotation, k.on_demand_rotations, k.deletion, k.imported),
-            (None, 0, None, None)
+            (None, 0, None, Vec::new())
         );
         for v in store.list_key_versions(&id).unwrap() {
             assert_eq!(v.rotation_type, None);

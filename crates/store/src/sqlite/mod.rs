@@ -15,6 +15,7 @@
 //! `-shm` files beside it, with the same permissions.
 
 mod codec;
+mod materials;
 mod read;
 mod schema;
 mod write;

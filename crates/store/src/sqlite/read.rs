@@ -1,24 +1,47 @@
 //! The read side: one function per [`Store`](crate::Store) query, each on a reader connection.
 //!
-//! A key is two statements (its row, then its tags) rather than one join, so a long policy is
-//! not repeated once per tag; both run in one read transaction so they see the same snapshot
-//! even while the writer commits. Pagination is by key: `after` is compared with `>`, and the
+//! A key is three statements (its row, its tags, its imported materials) rather than one join,
+//! so a long policy is not repeated once per tag; they run in one read transaction so they see
+//! the same snapshot even while the writer commits. Pagination is by key: `after` is compared with `>`, and the
 //! empty string stands for "from the start" because every stored id and name is longer.
 
 use super::codec::{
     AccessKeyRow, AliasRow, KeyRow, UsageRow, VersionRow, account_from_row, db_err, decode_account,
     key_id, limit,
 };
+use super::materials::MaterialRow;
 use crate::{KeyUsage, StoreError, Versioned};
 use rusqlite::{Connection, OptionalExtension, ToSql, params};
 use std::collections::{BTreeMap, HashMap};
 use strongroom_core::alias::Alias;
 use strongroom_core::identity::{AccessKey, Account};
 use strongroom_core::ids::{AccountId, AliasName, KeyId, Region};
-use strongroom_core::key::{Key, KeyVersion};
+use strongroom_core::key::{ImportedMaterial, Key, KeyVersion};
 use strongroom_core::time::Timestamp;
 
-/// One key and its tags, from one snapshot.
+/// The imported materials of the keys `sql` selects (with `args`), by key id, each key's
+/// ordered by version.
+fn materials(
+    conn: &Connection,
+    sql: &str,
+    args: &[&dyn ToSql],
+) -> Result<HashMap<String, Vec<ImportedMaterial>>, StoreError> {
+    let rows = conn
+        .prepare_cached(sql)
+        .and_then(|mut st| {
+            st.query_map(args, MaterialRow::from_row)?
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .map_err(db_err)?;
+    let mut by_key: HashMap<String, Vec<ImportedMaterial>> = HashMap::new();
+    for row in rows {
+        let id = row.key_id().to_owned();
+        by_key.entry(id).or_default().push(row.decode()?);
+    }
+    Ok(by_key)
+}
+
+/// One key with its tags and imported materials, from one snapshot.
 pub(crate) fn get_key(
     conn: &mut Connection,
     id: &KeyId,
@@ -44,11 +67,20 @@ pub(crate) fn get_key(
         let (k, v) = pair.map_err(db_err)?;
         tags.insert(k, v);
     }
+    drop(st);
+    let sql = format!(
+        "SELECT {} FROM key_imported_materials WHERE key_id = ?1 ORDER BY version",
+        MaterialRow::COLUMNS
+    );
+    let imported = materials(&tx, &sql, &[&id])?
+        .remove(&id)
+        .unwrap_or_default();
     // The read transaction ends when `tx` drops; it wrote nothing, so rolling back is free.
-    row.decode(tags).map(Some)
+    row.decode(tags, imported).map(Some)
 }
 
-/// One page of the keys of a scope, with their tags, from one snapshot.
+/// One page of the keys of a scope, with their tags and imported materials, from one
+/// snapshot.
 pub(crate) fn list_keys(
     conn: &mut Connection,
     account: &AccountId,
@@ -85,11 +117,20 @@ pub(crate) fn list_keys(
         let (id, k, v): (String, String, String) = t.map_err(db_err)?;
         tags.entry(id).or_default().insert(k, v);
     }
+    drop(st);
+
+    let sql = format!(
+        "SELECT {} FROM key_imported_materials WHERE key_id IN ({page}) \
+         ORDER BY key_id, version",
+        MaterialRow::COLUMNS
+    );
+    let mut imported = materials(&tx, &sql, args)?;
 
     rows.into_iter()
         .map(|row| {
             let key_tags = tags.remove(row.id()).unwrap_or_default();
-            row.decode(key_tags).map(|v| v.value)
+            let key_imported = imported.remove(row.id()).unwrap_or_default();
+            row.decode(key_tags, key_imported).map(|v| v.value)
         })
         .collect()
 }
@@ -220,13 +261,17 @@ pub(crate) const DUE_FOR_DELETION: &str = "SELECT key_id FROM keys \
     WHERE key_state = 'PendingDeletion' AND deletion_date_ms <= ?1 \
     ORDER BY deletion_date_ms, key_id LIMIT ?2";
 
-/// Enabled or disabled keys whose imported material is present and expires at or before
-/// `now`, earliest first, through the partial index `keys_due_for_expiry` (whose literals the
-/// query repeats).
-pub(crate) const DUE_FOR_EXPIRY: &str = "SELECT key_id FROM keys \
-    WHERE key_state IN ('Enabled', 'Disabled') AND import_present = 1 \
-    AND import_valid_to_ms <= ?1 \
-    ORDER BY import_valid_to_ms, key_id LIMIT ?2";
+/// Keys in any state but PendingDeletion with some imported material present that expires at
+/// or before `now`: each key once, by its earliest such expiry, ties by id. The materials are
+/// found through the partial index `key_materials_due_for_expiry`, whose literals the query
+/// repeats (`valid_to_ms IS NOT NULL` too: SQLite does not infer it from the comparison), and
+/// each one's key by its primary key. The grouping and the order by the earliest expiry are
+/// sorts over the due materials only (a test checks the plan).
+pub(crate) const DUE_FOR_EXPIRY: &str = "SELECT m.key_id \
+    FROM key_imported_materials AS m JOIN keys AS k ON k.key_id = m.key_id \
+    WHERE m.present = 1 AND m.valid_to_ms IS NOT NULL AND m.valid_to_ms <= ?1 \
+    AND k.key_state <> 'PendingDeletion' \
+    GROUP BY m.key_id ORDER BY min(m.valid_to_ms), m.key_id LIMIT ?2";
 
 /// The ids a due-query ([`DUE_FOR_ROTATION`], [`DUE_FOR_DELETION`] or [`DUE_FOR_EXPIRY`])
 /// answers.

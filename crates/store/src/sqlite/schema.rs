@@ -15,7 +15,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use std::time::Duration;
 
 /// The schema version this build writes and understands.
-pub const SCHEMA_VERSION: u32 = 4;
+pub const SCHEMA_VERSION: u32 = 5;
 
 /// `PRAGMA application_id` of a Strongroom database ("SRM1"), so that opening some other
 /// application's SQLite file fails instead of adding our tables to it.
@@ -47,6 +47,10 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 4,
         sql: V4,
+    },
+    Migration {
+        version: 5,
+        sql: V5,
     },
 ];
 
@@ -196,6 +200,48 @@ ALTER TABLE keys ADD COLUMN import_present INTEGER NULL
 CREATE INDEX keys_due_for_expiry ON keys (import_valid_to_ms, key_id)
     WHERE key_state IN ('Enabled', 'Disabled') AND import_present = 1
       AND import_valid_to_ms IS NOT NULL;
+";
+
+/// Version 5: several imported materials per key (rotation of imported keys).
+///
+/// One row per imported material version, part of the key aggregate like its tags: a key
+/// write replaces them, and they go with the key (explicitly, and by the cascade). The
+/// presence flag is 0 or 1; the expiry and rotation dates are optional. The partial index
+/// holds only the materials the expiry due-query can return (present, with an expiry),
+/// ordered by expiry; the query repeats its literals for SQLite to use it.
+///
+/// Each key's version 4 import columns become one row, whose version is the key's current
+/// version (version 4 knew one material only, the current one) and which was never rotated
+/// to. The columns are then set to `NULL` rather than dropped: all three `NULL` is the one
+/// state version 4's CHECK accepts for "no import" besides a full set, so it holds for every
+/// row, and `DROP COLUMN` would refuse columns named in that CHECK (and rewrite the table).
+/// From version 5 on the store never reads them and never writes them (inserts leave them
+/// at `NULL`, updates do not name them), so they stay `NULL`. Version 4's index
+/// `keys_due_for_expiry` would hold no row any more and is dropped.
+const V5: &str = "
+CREATE TABLE key_imported_materials (
+    key_id        TEXT    NOT NULL REFERENCES keys (key_id) ON DELETE CASCADE,
+    version       INTEGER NOT NULL,
+    fingerprint   BLOB    NOT NULL,
+    valid_to_ms   INTEGER NULL,
+    present       INTEGER NOT NULL CHECK (present IN (0, 1)),
+    rotated_at_ms INTEGER NULL,
+    PRIMARY KEY (key_id, version)
+) STRICT, WITHOUT ROWID;
+
+CREATE INDEX key_materials_due_for_expiry ON key_imported_materials (valid_to_ms, key_id)
+    WHERE present = 1 AND valid_to_ms IS NOT NULL;
+
+INSERT INTO key_imported_materials
+    (key_id, version, fingerprint, valid_to_ms, present, rotated_at_ms)
+    SELECT key_id, current_version, import_fingerprint, import_valid_to_ms, import_present, NULL
+    FROM keys WHERE import_fingerprint IS NOT NULL;
+
+UPDATE keys SET import_fingerprint = NULL, import_valid_to_ms = NULL, import_present = NULL
+    WHERE import_fingerprint IS NOT NULL OR import_valid_to_ms IS NOT NULL
+       OR import_present IS NOT NULL;
+
+DROP INDEX keys_due_for_expiry;
 ";
 
 /// Which connection is being configured: only the writer may switch the journal mode.

@@ -55,7 +55,7 @@ pub(super) fn key() -> Key {
         rotation: None,
         on_demand_rotations: 0,
         deletion: None,
-        imported: None,
+        imported: Vec::new(),
     }
 }
 
@@ -121,6 +121,7 @@ fn schema_is_created_from_an_empty_file() {
         "access_keys",
         "accounts",
         "aliases",
+        "key_imported_materials",
         "key_tags",
         "key_usage",
         "key_versions",
@@ -421,11 +422,17 @@ fn arbitrary_key() -> impl Strategy<Value = Key> {
         prop::option::of((any::<u32>(), any::<i64>())),
         any::<u32>(),
         prop::option::of((any::<i64>(), any::<u32>())),
-        prop::option::of((
-            prop::collection::vec(any::<u8>(), 0..64),
-            prop::option::of(any::<i64>()),
-            any::<bool>(),
-        )),
+        // By version, so the versions are distinct and in order, as a key holds them.
+        prop::collection::btree_map(
+            any::<u32>(),
+            (
+                prop::collection::vec(any::<u8>(), 0..64),
+                prop::option::of(any::<i64>()),
+                any::<bool>(),
+                prop::option::of(any::<i64>()),
+            ),
+            0..4,
+        ),
     );
     (enums, fields, lifecycle).prop_map(|((spec, usage, origin, manager, state), f, l)| {
         let (created, description, current_version, tags, policy) = f;
@@ -450,11 +457,18 @@ fn arbitrary_key() -> impl Strategy<Value = Key> {
                 deletion_date: Timestamp(date),
                 pending_window_days,
             }),
-            imported: imported.map(|(fingerprint, valid_to, present)| ImportedMaterial {
-                fingerprint,
-                valid_to: valid_to.map(Timestamp),
-                present,
-            }),
+            imported: imported
+                .into_iter()
+                .map(
+                    |(version, (fingerprint, valid_to, present, rotated_at))| ImportedMaterial {
+                        version,
+                        fingerprint,
+                        valid_to: valid_to.map(Timestamp),
+                        present,
+                        rotated_at: rotated_at.map(Timestamp),
+                    },
+                )
+                .collect(),
             ..key()
         }
     })

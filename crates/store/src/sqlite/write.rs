@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use strongroom_core::alias::Alias;
 use strongroom_core::identity::{AccessKey, Account};
 use strongroom_core::ids::{AccountId, AliasName, Region};
-use strongroom_core::key::{Key, KeyVersion};
+use strongroom_core::key::{ImportedMaterial, Key, KeyVersion};
 
 /// Applies `writes` in order and commits, or applies none of them.
 pub(crate) fn commit(conn: &mut Connection, writes: &[Write]) -> Result<(), StoreError> {
@@ -32,7 +32,9 @@ fn apply(conn: &Connection, write: &Write) -> Result<(), StoreError> {
         Write::PutKey { key, expect } => put_key(conn, key, *expect),
         Write::AddKeyVersion(v) => add_key_version(conn, v),
         Write::RecordKeyUsage(r) => record_key_usage(conn, r),
-        Write::DeleteKeyMaterial { id } => delete_key_material(conn, &id.to_string()),
+        Write::DeleteKeyVersion { id, version } => {
+            delete_key_version(conn, &id.to_string(), *version)
+        }
         Write::DeleteKey { id, revision } => delete_key(conn, &id.to_string(), *revision),
         Write::PutAlias { alias, expect } => put_alias(conn, alias, *expect),
         Write::DeleteAlias {
@@ -64,8 +66,9 @@ fn change_one(
     }
 }
 
-/// Writes the key row and replaces its tag set: tags are part of the key aggregate and share
-/// its revision. Creating a key also starts tracking its usage.
+/// Writes the key row and replaces its tag set and imported materials: both are part of the
+/// key aggregate and share its revision. Creating a key also starts tracking its usage.
+/// Version 4's import columns are left out, so they stay `NULL` (see `schema::V5`).
 fn put_key(conn: &Connection, k: &Key, expect: Expect) -> Result<(), StoreError> {
     let id = k.id.to_string();
     let (account, region) = (k.account.as_str(), k.region.as_str());
@@ -75,19 +78,14 @@ fn put_key(conn: &Connection, k: &Key, expect: Expect) -> Result<(), StoreError>
     let next_rotation = k.rotation.map(|r| r.next_rotation_at.0);
     let deletion_date = k.deletion.map(|d| d.deletion_date.0);
     let window = k.deletion.map(|d| d.pending_window_days);
-    let imported = k.imported.as_ref();
-    let fingerprint = imported.map(|i| i.fingerprint.as_slice());
-    let valid_to = imported.and_then(|i| i.valid_to).map(|t| t.0);
-    let present = imported.map(|i| i.present);
     match expect {
         Expect::Absent => change_one(
             conn,
             "INSERT INTO keys (key_id, arn, account_id, region, created_at_ms, description, \
              key_spec, key_usage, origin, key_manager, key_state, current_version, policy, \
              rotation_period_days, next_rotation_at_ms, on_demand_rotations, deletion_date_ms, \
-             pending_window_days, import_fingerprint, import_valid_to_ms, import_present, \
-             revision) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, \
-             ?15, ?16, ?17, ?18, ?19, ?20, ?21, 1) \
+             pending_window_days, revision) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, \
+             ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, 1) \
              ON CONFLICT DO NOTHING",
             params![
                 id,
@@ -107,10 +105,7 @@ fn put_key(conn: &Connection, k: &Key, expect: Expect) -> Result<(), StoreError>
                 next_rotation,
                 k.on_demand_rotations,
                 deletion_date,
-                window,
-                fingerprint,
-                valid_to,
-                present
+                window
             ],
         )
         .and_then(|()| start_usage_tracking(conn, &id, k))?,
@@ -120,9 +115,8 @@ fn put_key(conn: &Connection, k: &Key, expect: Expect) -> Result<(), StoreError>
              description = ?6, key_spec = ?7, key_usage = ?8, origin = ?9, key_manager = ?10, \
              key_state = ?11, current_version = ?12, policy = ?13, \
              rotation_period_days = ?14, next_rotation_at_ms = ?15, on_demand_rotations = ?16, \
-             deletion_date_ms = ?17, pending_window_days = ?18, import_fingerprint = ?19, \
-             import_valid_to_ms = ?20, import_present = ?21, revision = revision + 1 \
-             WHERE key_id = ?1 AND revision = ?22",
+             deletion_date_ms = ?17, pending_window_days = ?18, revision = revision + 1 \
+             WHERE key_id = ?1 AND revision = ?19",
             params![
                 id,
                 k.arn,
@@ -142,14 +136,12 @@ fn put_key(conn: &Connection, k: &Key, expect: Expect) -> Result<(), StoreError>
                 k.on_demand_rotations,
                 deletion_date,
                 window,
-                fingerprint,
-                valid_to,
-                present,
                 expected_revision(r)?
             ],
         )?,
     }
-    replace_tags(conn, &id, &k.tags)
+    replace_tags(conn, &id, &k.tags)?;
+    replace_materials(conn, &id, &k.imported)
 }
 
 /// Creates the usage row of key `id`, whose row this transaction has just inserted: tracked
@@ -203,6 +195,37 @@ fn replace_tags(
     Ok(())
 }
 
+/// Replaces the imported materials of key `id`, whose row this transaction has just written.
+/// Two materials of one version are refused by the primary key, as a conflict.
+fn replace_materials(
+    conn: &Connection,
+    id: &str,
+    materials: &[ImportedMaterial],
+) -> Result<(), StoreError> {
+    conn.prepare_cached("DELETE FROM key_imported_materials WHERE key_id = ?1")
+        .and_then(|mut st| st.execute([id]))
+        .map_err(write_err)?;
+    let mut insert = conn
+        .prepare_cached(
+            "INSERT INTO key_imported_materials (key_id, version, fingerprint, valid_to_ms, \
+             present, rotated_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )
+        .map_err(write_err)?;
+    for m in materials {
+        insert
+            .execute(params![
+                id,
+                m.version,
+                m.fingerprint,
+                m.valid_to.map(|t| t.0),
+                m.present,
+                m.rotated_at.map(|t| t.0)
+            ])
+            .map_err(write_err)?;
+    }
+    Ok(())
+}
+
 /// Inserts a material version; one that exists, or one of a missing key, is a conflict.
 fn add_key_version(conn: &Connection, v: &KeyVersion) -> Result<(), StoreError> {
     change_one(
@@ -219,19 +242,20 @@ fn add_key_version(conn: &Connection, v: &KeyVersion) -> Result<(), StoreError> 
     )
 }
 
-/// Removes every material version of key `id`. It checks no revision of its own: the caller
-/// puts a revision-checked `PutKey` of the same key in the transaction, and a failed one
-/// rolls this back. A key without versions (or a missing key) is left as it is.
-fn delete_key_material(conn: &Connection, id: &str) -> Result<(), StoreError> {
-    conn.prepare_cached("DELETE FROM key_versions WHERE key_id = ?1")
-        .and_then(|mut st| st.execute([id]))
+/// Removes material version `version` of key `id`. It checks no revision of its own: the
+/// caller puts a revision-checked `PutKey` of the same key in the transaction, and a failed
+/// one rolls this back. A missing version (or key) is left as it is.
+fn delete_key_version(conn: &Connection, id: &str, version: u32) -> Result<(), StoreError> {
+    conn.prepare_cached("DELETE FROM key_versions WHERE key_id = ?1 AND version = ?2")
+        .and_then(|mut st| st.execute(params![id, version]))
         .map_err(write_err)?;
     Ok(())
 }
 
 /// Destroys key `id` at `revision` with everything that refers to it. The revision is checked
 /// first, so a stale delete touches nothing; the aliases (whose reference does not cascade),
-/// tags, versions and usage go before the key row, which the foreign keys require.
+/// tags, versions, imported materials and usage go before the key row, which the foreign keys
+/// require.
 fn delete_key(conn: &Connection, id: &str, revision: u64) -> Result<(), StoreError> {
     let revision = expected_revision(revision)?;
     let current = conn
@@ -245,6 +269,7 @@ fn delete_key(conn: &Connection, id: &str, revision: u64) -> Result<(), StoreErr
         "DELETE FROM aliases WHERE target_key_id = ?1",
         "DELETE FROM key_tags WHERE key_id = ?1",
         "DELETE FROM key_versions WHERE key_id = ?1",
+        "DELETE FROM key_imported_materials WHERE key_id = ?1",
         "DELETE FROM key_usage WHERE key_id = ?1",
     ] {
         conn.prepare_cached(sql)
