@@ -127,15 +127,7 @@ impl Service {
             }
             // A concurrent first use won: its key is the one.
             Err(StoreError::Conflict) => {
-                let (account, region, n) = (
-                    ctx.account().clone(),
-                    ctx.scope.region.clone(),
-                    name.clone(),
-                );
-                let found = self
-                    .store_call("GetAlias", move |s| s.get_alias(&account, &region, &n))
-                    .await?;
-                Ok(found.map(|a| a.value.target))
+                Ok(self.find_alias(ctx, name).await?.map(|a| a.value.target))
             }
             Err(e) => Err(crate::store_call::map_store_error("CreateManagedKey", e)),
         }

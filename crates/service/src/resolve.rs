@@ -59,14 +59,7 @@ impl Service {
             return Ok(id);
         }
         let seen = self.inner.cache.epoch();
-        let (account, region, n) = (
-            ctx.account().clone(),
-            ctx.scope.region.clone(),
-            name.clone(),
-        );
-        let found = self
-            .store_call("GetAlias", move |s| s.get_alias(&account, &region, &n))
-            .await?;
+        let found = self.find_alias(ctx, name).await?;
         match found {
             Some(a) => {
                 self.inner
@@ -79,6 +72,21 @@ impl Service {
                 None => Err(KmsError::alias_not_found(&ctx.scope.alias_arn(name))),
             },
         }
+    }
+
+    /// Reads alias `name` of the caller's account and region from the store.
+    pub(crate) async fn find_alias(
+        &self,
+        ctx: &RequestContext,
+        name: &AliasName,
+    ) -> Result<Option<strongroom_store::Versioned<strongroom_core::alias::Alias>>, KmsError> {
+        let (account, region, n) = (
+            ctx.account().clone(),
+            ctx.scope.region.clone(),
+            name.clone(),
+        );
+        self.store_call("GetAlias", move |s| s.get_alias(&account, &region, &n))
+            .await
     }
 
     /// Loads key `id` (cache first) and checks that it lives in the caller's account and region.

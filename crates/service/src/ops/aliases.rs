@@ -127,12 +127,7 @@ impl Service {
         ctx: &RequestContext,
         name: &AliasName,
     ) -> Result<strongroom_store::Versioned<Alias>, KmsError> {
-        let (account, region, n) = (
-            ctx.account().clone(),
-            ctx.scope.region.clone(),
-            name.clone(),
-        );
-        self.store_call("GetAlias", move |s| s.get_alias(&account, &region, &n))
+        self.find_alias(ctx, name)
             .await?
             .ok_or_else(|| KmsError::alias_not_found(&ctx.scope.alias_arn(name)))
     }
