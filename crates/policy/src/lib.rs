@@ -2,10 +2,12 @@
 //! that decides whether CreateKey or PutKeyPolicy may store a document.
 //!
 //! [`parse_key_policy`] turns text into a [`Policy`] or a [`PolicyError`] whose `Display` is the
-//! reason the caller is given. The model is built so that the evaluator (a later crate feature)
-//! works on it directly: negated elements, condition operator qualifiers and principal kinds are
-//! all typed, and nothing is reparsed at request time. Policies are not secret, so the model
-//! derives `Debug` and errors may quote the document.
+//! reason the caller is given. [`evaluate`] decides one [`RequestContext`] against a parsed
+//! policy, as AWS does (explicit deny, then allow, else implicit deny; see the `evaluate` module
+//! for why the account principal yields [`PrincipalMatch::AccountDelegation`]). The evaluator
+//! works on the model directly: negated elements, condition operator qualifiers and principal
+//! kinds are all typed, and nothing is reparsed at request time. Policies are not secret, so the
+//! model derives `Debug` and errors may quote the document.
 //!
 //! # Rules
 //!
@@ -45,19 +47,26 @@
 #![warn(missing_docs)]
 
 mod condition;
+mod context;
 mod default_policy;
 mod document;
 mod error;
+mod evaluate;
 #[doc(hidden)]
 pub mod fuzzing;
 mod json;
 mod model;
+mod operators;
 mod patterns;
 mod principal;
 mod syntax;
+mod values;
+mod wildcard;
 
+pub use context::{ConditionKeys, PrincipalInfo, RequestContext};
 pub use default_policy::{default_key_policy, managed_key_policy};
 pub use error::{ElementPair, PolicyError, PolicyException};
+pub use evaluate::{Decision, PrincipalMatch, evaluate};
 pub use model::{
     ActionPattern, ActionSpec, AwsPrincipal, Condition, ConditionOperator, ConditionTest,
     ConditionValue, Effect, FederatedPrincipal, IamIdentity, Policy, PolicyVersion, Principal,

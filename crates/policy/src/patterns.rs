@@ -89,13 +89,33 @@ fn parse_resource(text: String) -> Result<ResourcePattern, PolicyError> {
     let [arn, partition, service, _region, _account, _resource] = parts.as_slice() else {
         return Err(PolicyError::InvalidResource(text));
     };
-    if *arn != "arn" || partition.is_empty() || text.chars().any(char::is_whitespace) {
+    let outside_variables = without_variables(&text);
+    if *arn != "arn" || partition.is_empty() || outside_variables.chars().any(char::is_whitespace) {
         return Err(PolicyError::InvalidResource(text));
     }
     if !syntax::is_vendor(service) {
         return Err(PolicyError::InvalidResourceVendor(text));
     }
     Ok(ResourcePattern::Arn(text))
+}
+
+/// `text` with the bodies of `${…}` policy variables removed: a variable's default may hold a
+/// space (`${aws:PrincipalTag/Team, 'none'}`), which is refused anywhere else in an ARN.
+fn without_variables(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        match rest[start..].find('}') {
+            Some(end) => rest = &rest[start + end + 1..],
+            None => {
+                rest = &rest[start..];
+                break;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 #[cfg(test)]
@@ -207,6 +227,7 @@ mod tests {
             "arn:aws:kms:*:111122223333:key/*",
             "arn:aws:kms:us-east-2:111122223333:alias/ExampleAlias",
             "arn:aws-cn:kms:cn-north-1:111122223333:key/x:with:colons",
+            "arn:aws:kms:*:111122223333:key/${aws:PrincipalTag/Team, 'none'}-*",
         ];
         for arn in arns {
             assert_eq!(
