@@ -47,11 +47,7 @@ async fn check_version(name: &str, expected_blobs: usize) {
         assert_eq!(got.plaintext.expose(), &pt);
         // And the binding still holds: a different context is refused.
         let other = EncryptionContext::new([("golden".to_owned(), "x".to_owned())].into());
-        let p = OpenParams {
-            context: &other,
-            key: None,
-            algorithm: None,
-        };
+        let p = OpenParams::new(&other);
         assert!(matches!(
             svc.decrypt(&c, &ct, p, false).await,
             Err(KmsError::InvalidCiphertext(_))

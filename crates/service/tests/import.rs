@@ -93,11 +93,7 @@ async fn import_delete_and_reimport_of_the_same_material() {
         svc.describe_key(&c, &r).await.unwrap().state,
         KeyState::PendingImport
     );
-    let p = OpenParams {
-        context: &e,
-        key: None,
-        algorithm: None,
-    };
+    let p = OpenParams::new(&e);
     assert!(matches!(
         svc.decrypt(&c, &ct, p, false).await,
         Err(KmsError::InvalidState(_))
@@ -112,11 +108,7 @@ async fn import_delete_and_reimport_of_the_same_material() {
     svc.import_key_material(&c, &r, existing(&token3, &same, None))
         .await
         .unwrap();
-    let p = OpenParams {
-        context: &e,
-        key: None,
-        algorithm: None,
-    };
+    let p = OpenParams::new(&e);
     assert_eq!(
         svc.decrypt(&c, &ct, p, false)
             .await
@@ -254,11 +246,7 @@ async fn new_material_rotates_on_demand_and_every_material_keeps_decrypting() {
     let fresh = svc.encrypt(&c, &r, b"v2", &e, None, false).await.unwrap();
     assert_eq!(fresh.version, 2);
     for (blob, pt) in [(&old.ciphertext, b"v1"), (&fresh.ciphertext, b"v2")] {
-        let p = OpenParams {
-            context: &e,
-            key: None,
-            algorithm: None,
-        };
+        let p = OpenParams::new(&e);
         assert_eq!(
             svc.decrypt(&c, blob, p, false)
                 .await
@@ -277,11 +265,7 @@ async fn new_material_rotates_on_demand_and_every_material_keeps_decrypting() {
         svc.describe_key(&c, &r).await.unwrap().state,
         KeyState::Enabled
     );
-    let p = OpenParams {
-        context: &e,
-        key: None,
-        algorithm: None,
-    };
+    let p = OpenParams::new(&e);
     assert!(matches!(
         svc.decrypt(&c, &old.ciphertext, p, false).await,
         Err(KmsError::InvalidCiphertext(_))
@@ -292,11 +276,7 @@ async fn new_material_rotates_on_demand_and_every_material_keeps_decrypting() {
         ..existing(&token, &blob, None)
     };
     svc.import_key_material(&c, &r, back).await.unwrap();
-    let p = OpenParams {
-        context: &e,
-        key: None,
-        algorithm: None,
-    };
+    let p = OpenParams::new(&e);
     assert_eq!(
         svc.decrypt(&c, &old.ciphertext, p, false)
             .await

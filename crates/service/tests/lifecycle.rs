@@ -48,11 +48,7 @@ async fn every_version_keeps_decrypting_after_rotations() {
         clock.advance(1000);
     }
     for (i, b) in blobs.iter().enumerate() {
-        let p = OpenParams {
-            context: &e,
-            key: None,
-            algorithm: None,
-        };
+        let p = OpenParams::new(&e);
         let out = svc.decrypt(&c, b, p, false).await.unwrap();
         assert_eq!(out.plaintext.expose(), &[i as u8; 8]);
         assert_eq!(out.version, i as u32 + 1);
@@ -172,11 +168,7 @@ async fn deletion_window_end_destroys_key_material_and_aliases() {
         k.deletion.unwrap().deletion_date,
         Timestamp(T0.0 + 7 * DAY_MS)
     );
-    let p = OpenParams {
-        context: &e,
-        key: None,
-        algorithm: None,
-    };
+    let p = OpenParams::new(&e);
     assert!(matches!(
         svc.decrypt(&c, &blob, p, false).await,
         Err(KmsError::InvalidState(_))
@@ -202,11 +194,7 @@ async fn deletion_window_end_destroys_key_material_and_aliases() {
         svc.describe_key(&c, &kref("alias/kept")).await.unwrap().id,
         kept.id
     );
-    let p = OpenParams {
-        context: &e,
-        key: None,
-        algorithm: None,
-    };
+    let p = OpenParams::new(&e);
     assert!(matches!(
         svc.decrypt(&c, &blob, p, false).await,
         Err(KmsError::InvalidCiphertext(_))

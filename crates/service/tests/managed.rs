@@ -25,11 +25,7 @@ async fn first_use_creates_one_managed_key_per_account_region_and_service() {
     assert_eq!(key.manager, KeyManager::Aws);
     assert_eq!(key.rotation.unwrap().period_days, 365);
     assert!(key.policy.contains("s3.us-east-1.amazonaws.com"));
-    let p = OpenParams {
-        context: &e,
-        key: None,
-        algorithm: None,
-    };
+    let p = OpenParams::new(&e);
     assert_eq!(
         svc.decrypt(&c, &sealed.ciphertext, p, false)
             .await

@@ -21,14 +21,6 @@ fn ec(pairs: &[(&str, &str)]) -> EncryptionContext {
     )
 }
 
-fn open<'a>(c: &'a EncryptionContext) -> OpenParams<'a> {
-    OpenParams {
-        context: c,
-        key: None,
-        algorithm: None,
-    }
-}
-
 #[tokio::test]
 async fn encrypt_decrypt_round_trip_with_exact_context() {
     let dir = tempfile::tempdir().unwrap();
@@ -43,7 +35,7 @@ async fn encrypt_decrypt_round_trip_with_exact_context() {
         .unwrap();
     assert_eq!(sealed.key_arn, key.arn);
     let opened = svc
-        .decrypt(&c, &sealed.ciphertext, open(&ctx_ab), false)
+        .decrypt(&c, &sealed.ciphertext, OpenParams::new(&ctx_ab), false)
         .await
         .unwrap();
     assert_eq!(opened.plaintext.expose(), b"secret");
@@ -55,7 +47,7 @@ async fn encrypt_decrypt_round_trip_with_exact_context() {
         ec(&[("a", "1"), ("b", "X")]),
     ] {
         let e = svc
-            .decrypt(&c, &sealed.ciphertext, open(&wrong), false)
+            .decrypt(&c, &sealed.ciphertext, OpenParams::new(&wrong), false)
             .await
             .unwrap_err();
         assert!(matches!(e, KmsError::InvalidCiphertext(_)), "{e:?}");
@@ -63,7 +55,10 @@ async fn encrypt_decrypt_round_trip_with_exact_context() {
     for i in [0, 5, 20, 30, 49, sealed.ciphertext.len() - 1] {
         let mut t = sealed.ciphertext.clone();
         t[i] ^= 0x40;
-        let e = svc.decrypt(&c, &t, open(&ctx_ab), false).await.unwrap_err();
+        let e = svc
+            .decrypt(&c, &t, OpenParams::new(&ctx_ab), false)
+            .await
+            .unwrap_err();
         assert!(
             matches!(e, KmsError::InvalidCiphertext(_) | KmsError::NotFound(_)),
             "byte {i}: {e:?}"
@@ -122,7 +117,7 @@ async fn disabled_keys_refuse_crypto_and_enable_restores_it() {
         Err(KmsError::Disabled(_))
     ));
     assert!(matches!(
-        svc.decrypt(&c, &blob, open(&e0), false).await,
+        svc.decrypt(&c, &blob, OpenParams::new(&e0), false).await,
         Err(KmsError::Disabled(_))
     ));
     let gdk = svc
@@ -138,7 +133,11 @@ async fn disabled_keys_refuse_crypto_and_enable_restores_it() {
     assert!(matches!(gdk, Err(KmsError::Disabled(_))));
     assert!(!svc.describe_key(&c, &r).await.unwrap().enabled());
     svc.enable_key(&c, &r).await.unwrap();
-    assert!(svc.decrypt(&c, &blob, open(&e0), false).await.is_ok());
+    assert!(
+        svc.decrypt(&c, &blob, OpenParams::new(&e0), false)
+            .await
+            .is_ok()
+    );
 }
 
 #[tokio::test]
@@ -302,7 +301,7 @@ async fn tags_policy_and_description_persist_across_restart() {
         BTreeMap::from([("env".to_string(), "prod".to_string())])
     );
     let pt = svc
-        .decrypt(&c, &blob, open(&ec(&[("k", "v")])), false)
+        .decrypt(&c, &blob, OpenParams::new(&ec(&[("k", "v")])), false)
         .await
         .unwrap();
     assert_eq!(pt.plaintext.expose(), b"persist me");

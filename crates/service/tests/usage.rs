@@ -41,11 +41,7 @@ async fn last_use_is_visible_before_and_after_a_flush_and_survives_restart() {
         assert_eq!(svc.flush_usage().await.unwrap(), 1);
         assert_eq!(svc.flush_usage().await.unwrap(), 0, "nothing new to write");
         clock.advance(1_000);
-        let p = OpenParams {
-            context: &e,
-            key: None,
-            algorithm: None,
-        };
+        let p = OpenParams::new(&e);
         svc.decrypt(&c, &blob, p, false).await.unwrap();
         clock.advance(1_000);
         let len = DataKeyLength::Bytes(16);

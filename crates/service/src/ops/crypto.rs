@@ -98,6 +98,17 @@ pub struct OpenParams<'a> {
     pub algorithm: Option<EncryptionAlgorithm>,
 }
 
+impl<'a> OpenParams<'a> {
+    /// Parameters naming only the encryption context (no KeyId, no algorithm).
+    pub fn new(context: &'a EncryptionContext) -> Self {
+        Self {
+            context,
+            key: None,
+            algorithm: None,
+        }
+    }
+}
+
 /// Checks that `key` can encrypt or decrypt with `algorithm`.
 fn check_encryption_key(
     key: &CachedKey,
