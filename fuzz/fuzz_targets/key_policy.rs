@@ -1,2 +1,5 @@
 #![no_main]
-libfuzzer_sys::fuzz_target!(|data: &[u8]| strongroom_policy::fuzzing::key_policy(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    strongroom_policy::fuzzing::key_policy(data);
+    strongroom_policy::fuzzing::identity_policy(data);
+});

@@ -34,6 +34,7 @@ IMPLEMENTED: tuple[str, ...] = (
     "ListKeyPolicies", "EnableKeyRotation", "DisableKeyRotation", "GetKeyRotationStatus",
     "RotateKeyOnDemand", "ListKeyRotations", "ScheduleKeyDeletion", "CancelKeyDeletion",
     "GetKeyLastUsage", "GetParametersForImport", "ImportKeyMaterial", "DeleteImportedKeyMaterial",
+    "CreateGrant", "ListGrants", "ListRetirableGrants", "RetireGrant", "RevokeGrant",
 )
 
 # Constraints that cannot be exercised end to end, by case id, with the reason.
@@ -50,7 +51,12 @@ EXCLUSIVE_MEMBERS: dict[str, tuple[tuple[str, ...], ...]] = {
 }
 
 KEY_ID_MEMBERS = frozenset({"KeyId", "TargetKeyId", "DestinationKeyId", "SourceKeyId"})
-STRING_PREFIX = {"AliasName": "alias/"}
+STRING_PREFIX = {
+    "AliasName": "alias/",
+    "SourceArn": "arn:aws:s3:us-east-1:111122223333:",
+    "GranteeServicePrincipal": "service.example.",
+    "RetiringServicePrincipal": "service.example.",
+}
 INVALID_ENUM = "NOT_A_VALID_ENUM_VALUE"
 
 # Valid samples for patterns that a run of one repeated character cannot match.
@@ -200,6 +206,21 @@ def _disposable_key(ctx: RequestContext, *, pending_deletion: bool) -> str:
     return arn
 
 
+def _grantee(ctx: RequestContext) -> str:
+    return f"arn:aws:iam::{ctx.account_id}:user/model-coverage"
+
+
+def _grant_id(ctx: RequestContext) -> str:
+    """A fresh grant on `key_arn` for RetireGrant / RevokeGrant to remove (a live context), or
+    an id of the right shape (the server-less self-checks)."""
+    kms = getattr(ctx, "kms", None)
+    if kms is None:
+        return "0" * 64
+    return kms.create_grant(
+        KeyId=ctx.key_arn, GranteePrincipal=_grantee(ctx), Operations=["Decrypt"],
+        RetiringPrincipal=f"arn:aws:iam::{ctx.account_id}:root")["GrantId"]
+
+
 # -- imported key material (BYOK) ------------------------------------------------
 
 WRAPPING_ALGORITHMS = (
@@ -307,6 +328,12 @@ BASE_REQUESTS: dict[str, Callable[[RequestContext], dict]] = {
         "WrappingAlgorithm": "RSAES_OAEP_SHA_256", "WrappingKeySpec": "RSA_2048"},
     "ImportKeyMaterial": _import_request,
     "DeleteImportedKeyMaterial": lambda c: {"KeyId": _external_key(c, with_material=True)},
+    "CreateGrant": lambda c: {
+        "KeyId": c.key_arn, "GranteePrincipal": _grantee(c), "Operations": ["Decrypt"]},
+    "ListGrants": lambda c: {"KeyId": c.key_arn},
+    "ListRetirableGrants": lambda c: {"RetiringPrincipal": _grantee(c)},
+    "RetireGrant": lambda c: {"KeyId": c.key_arn, "GrantId": _grant_id(c)},
+    "RevokeGrant": lambda c: {"KeyId": c.key_arn, "GrantId": _grant_id(c)},
 }
 
 
@@ -379,13 +406,15 @@ def _ensure(container, step, child_shape, ctx) -> None:
 def _pattern_breaker(shape, name: str) -> str | None:
     pattern = shape.metadata["pattern"]
     lo, hi = shape.metadata.get("min", 0), shape.metadata.get("max", 1 << 20)
-    prefix = STRING_PREFIX.get(name, "")
-    for text in PATTERN_BREAKERS:
-        # Repeated up to `min` when a breaker alone is too short (a fixed-length
-        # member such as KeyMaterialId), so only the pattern is broken.
-        value = prefix + (text * (lo // len(text) + 1))[:max(lo - len(prefix), len(text))]
-        if lo <= len(value) <= hi and not fullmatch(pattern, value):
-            return value
+    # With the member's usual prefix first (so only the part after it is wrong), then
+    # without it (a prefix such as SourceArn's can make every suffix valid).
+    for prefix in dict.fromkeys((STRING_PREFIX.get(name, ""), "")):
+        for text in PATTERN_BREAKERS:
+            # Repeated up to `min` when a breaker alone is too short (a fixed-length
+            # member such as KeyMaterialId), so only the pattern is broken.
+            value = prefix + (text * (lo // len(text) + 1))[:max(lo - len(prefix), len(text))]
+            if lo <= len(value) <= hi and not fullmatch(pattern, value):
+                return value
     return None
 
 

@@ -136,7 +136,7 @@ def test_unknown_alias_is_not_found(operation, extra, kms):
 
 @pytest.mark.parametrize("operation, params", [
     ("sign", {"Message": b"m", "SigningAlgorithm": "ECDSA_SHA_256"}),
-    ("create_grant", {"GranteePrincipal": "arn:aws:iam::111122223333:root", "Operations": ["Decrypt"]}),
+    ("verify", {"Message": b"m", "Signature": b"s", "SigningAlgorithm": "ECDSA_SHA_256"}),
     ("get_public_key", {}),
     ("generate_mac", {"Message": b"m", "MacAlgorithm": "HMAC_SHA_256"}),
 ])

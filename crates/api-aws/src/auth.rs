@@ -3,14 +3,13 @@
 
 use crate::{ApiError, AwsApi, Request};
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::{Arc, RwLock, Weak};
 use strongroom_core::ids::Region;
+use strongroom_core::time::Timestamp;
 use strongroom_service::RequestContext;
 use strongroom_service::cache::CachedCredential;
 use strongroom_sigv4::{Authorization, Endpoint, SigningKey};
-
-/// The SigV4 signing name of KMS.
-const SERVICE: &str = "kms";
 
 /// The most signing keys kept; the map is emptied when full.
 const MAX_SIGNING_KEYS: usize = 4096;
@@ -59,10 +58,14 @@ impl SigningKeys {
 }
 
 impl AwsApi {
+    /// Authenticates a request signed for `service` (`kms`, `iam`, `sts`) and builds its
+    /// context. Session credentials must carry their session token and be unexpired.
     pub(crate) async fn authenticate(
         &self,
         req: &Request<'_>,
         request_id: &str,
+        service: &str,
+        peer: Option<IpAddr>,
     ) -> Result<RequestContext, ApiError> {
         let auth = strongroom_sigv4::parse(req).map_err(ApiError::Signature)?;
         // Dev mode (no configured regions) serves any well-formed region the scope names.
@@ -74,7 +77,7 @@ impl AwsApi {
             .collect();
         let configured: Vec<&str> = self.config.regions.iter().map(String::as_str).collect();
         let endpoint = Endpoint {
-            service: SERVICE,
+            service,
             regions: if configured.is_empty() {
                 &scope_region
             } else {
@@ -85,10 +88,6 @@ impl AwsApi {
         auth.check(&endpoint, now).map_err(ApiError::Signature)?;
         // `check` accepted the region, so it is one of the well-formed names above.
         let region = region.ok_or(ApiError::Kms(strongroom_core::KmsError::Internal))?;
-        // No temporary credentials exist yet, so no session token can be valid.
-        if auth.security_token().is_some() {
-            return Err(ApiError::UnrecognizedClient);
-        }
         let cred = self
             .service
             .credential(auth.access_key_id())
@@ -98,12 +97,39 @@ impl AwsApi {
         let key = self.signing_keys.get(&cred, &auth);
         strongroom_sigv4::verify_with_key(req, &auth, &endpoint, &key, now)
             .map_err(ApiError::Signature)?;
+        check_session(&cred, auth.security_token(), self.service.clock().now())?;
         let partition = self.service.config().partition.clone();
-        Ok(RequestContext::new(
+        let mut ctx = RequestContext::new(
             cred.caller.clone(),
             &partition,
             region,
             std::sync::Arc::from(request_id),
-        ))
+        );
+        ctx.source_ip = peer;
+        Ok(ctx)
+    }
+}
+
+/// Long-term credentials take no session token; session credentials need theirs (compared as
+/// digests, in constant time) and must not have expired. Checked after the signature, so an
+/// unsigned request learns nothing about a key's kind or expiry.
+fn check_session(
+    cred: &CachedCredential,
+    token: Option<&str>,
+    now: Timestamp,
+) -> Result<(), ApiError> {
+    match (&cred.session, token) {
+        (None, None) => Ok(()),
+        (Some(session), Some(token)) => {
+            let digest = strongroom_crypto::digest::sha256(token.as_bytes());
+            if !strongroom_crypto::digest::constant_time_eq(&digest, &session.token_digest) {
+                return Err(ApiError::UnrecognizedClient);
+            }
+            if now >= session.expires_at {
+                return Err(ApiError::ExpiredToken);
+            }
+            Ok(())
+        }
+        _ => Err(ApiError::UnrecognizedClient),
     }
 }

@@ -10,6 +10,10 @@ use strongroom_service::{RequestContext, Service};
 /// The `X-Amz-Target` prefix of AWS KMS.
 const TARGET_PREFIX: &str = "TrentService.";
 
+/// Strongroom's one extension of the protocol: the policy simulator, signed and sent like a
+/// KMS operation (`strongroom policy simulate` and the console use it).
+pub const SIMULATE_TARGET: &str = "StrongroomService.SimulatePolicy";
+
 /// Parses `X-Amz-Target`.
 pub(crate) fn operation(target: &str) -> Result<Operation, ApiError> {
     target
@@ -24,8 +28,11 @@ pub(crate) async fn dispatch(
     target: &str,
     body: &[u8],
 ) -> Result<Vec<u8>, ApiError> {
-    let op = operation(target)?;
     let c = Call { svc, ctx, body };
+    if target == SIMULATE_TARGET {
+        return ops::simulate::simulate_policy(c).await;
+    }
+    let op = operation(target)?;
     use Operation as O;
     match op {
         O::CreateKey => ops::keys::create_key(c).await,
@@ -63,6 +70,11 @@ pub(crate) async fn dispatch(
         O::GetParametersForImport => ops::import::get_parameters_for_import(c).await,
         O::ImportKeyMaterial => ops::import::import_key_material(c).await,
         O::DeleteImportedKeyMaterial => ops::import::delete_imported_key_material(c).await,
+        O::CreateGrant => ops::grants::create_grant(c).await,
+        O::ListGrants => ops::grants::list_grants(c).await,
+        O::ListRetirableGrants => ops::grants::list_retirable_grants(c).await,
+        O::RetireGrant => ops::grants::retire_grant(c).await,
+        O::RevokeGrant => ops::grants::revoke_grant(c).await,
         other => Err(KmsError::UnsupportedOperation(format!(
             "{} is not supported by this server yet.",
             other.name()

@@ -11,8 +11,10 @@ pub enum ApiError {
     Kms(KmsError),
     /// The request's signature failed verification (or was missing or malformed).
     Signature(strongroom_sigv4::Error),
-    /// The access key is unknown or inactive.
+    /// The access key is unknown or inactive, or the session token does not belong to it.
     UnrecognizedClient,
+    /// The session credentials have expired.
+    ExpiredToken,
     /// The body is not JSON of the operation's shape.
     Serialization(String),
     /// `X-Amz-Target` does not name an operation of this service.
@@ -50,10 +52,54 @@ pub fn kms_code(e: &KmsError) -> (&'static str, u16) {
         KmsError::InvalidImportToken(_) => ("InvalidImportTokenException", 400),
         KmsError::ExpiredImportToken(_) => ("ExpiredImportTokenException", 400),
         KmsError::IncorrectKeyMaterial(_) => ("IncorrectKeyMaterialException", 400),
+        KmsError::InvalidGrantToken(_) => ("InvalidGrantTokenException", 400),
+        KmsError::InvalidGrantId(_) => ("InvalidGrantIdException", 400),
+        // Only IAM operations report it; no KMS operation can.
+        KmsError::DeleteConflict(_) => ("ValidationException", 400),
         KmsError::Conflict(_) => ("ConflictException", 409),
         KmsError::DryRun => ("DryRunOperationException", 412),
         KmsError::Internal => ("KMSInternalException", 500),
         KmsError::DependencyTimeout => ("DependencyTimeoutException", 503),
+    }
+}
+
+/// The error code and HTTP status of a domain error in the Query protocol of IAM and STS
+/// (`service` is `iam` or `sts`): the codes of the IAM and STS API models (`NoSuchEntity` 404,
+/// `EntityAlreadyExists` 409, …). Variants no IAM or STS operation produces (KMS key states,
+/// ciphertexts, import tokens) are client errors reported as `InvalidInput`.
+pub fn query_code(e: &KmsError, service: &str) -> (&'static str, u16) {
+    let internal = if service == "sts" {
+        "InternalFailure"
+    } else {
+        "ServiceFailure"
+    };
+    match e {
+        KmsError::Validation(_) | KmsError::InvalidArn(_) => ("ValidationError", 400),
+        KmsError::NotFound(_) => ("NoSuchEntity", 404),
+        KmsError::AlreadyExists(_) => ("EntityAlreadyExists", 409),
+        KmsError::DeleteConflict(_) => ("DeleteConflict", 409),
+        KmsError::LimitExceeded(_) => ("LimitExceeded", 409),
+        KmsError::MalformedPolicyDocument(_) => ("MalformedPolicyDocument", 400),
+        KmsError::AccessDenied(_) | KmsError::NotAuthorized(_) => ("AccessDenied", 403),
+        // IAM reports refused tags (reserved prefix, duplicate keys) and bad markers as
+        // InvalidInput.
+        KmsError::Tag(_) | KmsError::InvalidMarker(_) => ("InvalidInput", 400),
+        KmsError::Conflict(_) => ("ConcurrentModification", 409),
+        KmsError::UnsupportedOperation(_) => ("UnsupportedOperation", 400),
+        KmsError::Disabled(_)
+        | KmsError::InvalidState(_)
+        | KmsError::InvalidCiphertext(_)
+        | KmsError::IncorrectKey(_)
+        | KmsError::InvalidKeyUsage(_)
+        | KmsError::InvalidAliasName(_)
+        | KmsError::InvalidImportToken(_)
+        | KmsError::ExpiredImportToken(_)
+        | KmsError::IncorrectKeyMaterial(_)
+        | KmsError::InvalidGrantToken(_)
+        | KmsError::InvalidGrantId(_)
+        | KmsError::DryRun => ("InvalidInput", 400),
+        KmsError::Internal => (internal, 500),
+        KmsError::DependencyTimeout => ("ServiceUnavailable", 503),
     }
 }
 
@@ -66,6 +112,11 @@ impl ApiError {
                 (code, status, e.to_string())
             }
             Self::Signature(e) => (e.aws_error_code(), 400, e.message()),
+            Self::ExpiredToken => (
+                "ExpiredTokenException",
+                400,
+                "The security token included in the request is expired".to_owned(),
+            ),
             Self::UnrecognizedClient => (
                 "UnrecognizedClientException",
                 400,
@@ -75,6 +126,49 @@ impl ApiError {
             Self::UnknownOperation => ("UnknownOperationException", 400, String::new()),
             Self::TooLarge => (
                 "ValidationException",
+                413,
+                "The request body is larger than this service accepts.".to_owned(),
+            ),
+        }
+    }
+
+    /// The code, HTTP status and message in the Query protocol of IAM and STS (`service` is
+    /// `iam` or `sts`): authentication failures take the codes those services use
+    /// (`InvalidClientTokenId`, `SignatureDoesNotMatch`, `ExpiredToken`, all 403).
+    pub fn query_parts(&self, service: &str) -> (&'static str, u16, String) {
+        match self {
+            Self::Kms(e) => {
+                let (code, status) = query_code(e, service);
+                (code, status, e.to_string())
+            }
+            Self::Signature(e) => {
+                let code = match e {
+                    strongroom_sigv4::Error::MissingAuthenticationToken => {
+                        "MissingAuthenticationToken"
+                    }
+                    strongroom_sigv4::Error::IncompleteSignature(_) => "IncompleteSignature",
+                    strongroom_sigv4::Error::InvalidSignature(_) => "SignatureDoesNotMatch",
+                };
+                let status = match e {
+                    strongroom_sigv4::Error::IncompleteSignature(_) => 400,
+                    _ => 403,
+                };
+                (code, status, e.message())
+            }
+            Self::ExpiredToken => (
+                "ExpiredToken",
+                403,
+                "The security token included in the request is expired".to_owned(),
+            ),
+            Self::UnrecognizedClient => (
+                "InvalidClientTokenId",
+                403,
+                "The security token included in the request is invalid.".to_owned(),
+            ),
+            Self::Serialization(m) => ("MalformedQueryString", 400, m.clone()),
+            Self::UnknownOperation => ("InvalidAction", 400, String::new()),
+            Self::TooLarge => (
+                "RequestEntityTooLarge",
                 413,
                 "The request body is larger than this service accepts.".to_owned(),
             ),
@@ -158,5 +252,79 @@ mod tests {
             assert_eq!((c, st), (code, status));
             assert!(!msg.is_empty());
         }
+    }
+
+    /// Every domain error with its IAM/STS code and status (the Query protocol).
+    #[test]
+    fn every_kms_error_maps_to_its_query_code() {
+        let s = || String::from("m");
+        let table: Vec<(KmsError, &str, u16)> = vec![
+            (KmsError::Validation(s()), "ValidationError", 400),
+            (KmsError::InvalidArn(s()), "ValidationError", 400),
+            (KmsError::NotFound(s()), "NoSuchEntity", 404),
+            (KmsError::AlreadyExists(s()), "EntityAlreadyExists", 409),
+            (KmsError::DeleteConflict(s()), "DeleteConflict", 409),
+            (KmsError::LimitExceeded(s()), "LimitExceeded", 409),
+            (
+                KmsError::MalformedPolicyDocument(s()),
+                "MalformedPolicyDocument",
+                400,
+            ),
+            (KmsError::AccessDenied(s()), "AccessDenied", 403),
+            (KmsError::NotAuthorized(s()), "AccessDenied", 403),
+            (KmsError::Tag(s()), "InvalidInput", 400),
+            (KmsError::InvalidMarker(s()), "InvalidInput", 400),
+            (KmsError::Conflict(s()), "ConcurrentModification", 409),
+            (
+                KmsError::UnsupportedOperation(s()),
+                "UnsupportedOperation",
+                400,
+            ),
+            (KmsError::Disabled(s()), "InvalidInput", 400),
+            (KmsError::InvalidState(s()), "InvalidInput", 400),
+            (KmsError::InvalidCiphertext(s()), "InvalidInput", 400),
+            (KmsError::IncorrectKey(s()), "InvalidInput", 400),
+            (KmsError::InvalidKeyUsage(s()), "InvalidInput", 400),
+            (KmsError::InvalidAliasName(s()), "InvalidInput", 400),
+            (KmsError::InvalidImportToken(s()), "InvalidInput", 400),
+            (KmsError::ExpiredImportToken(s()), "InvalidInput", 400),
+            (KmsError::IncorrectKeyMaterial(s()), "InvalidInput", 400),
+            (KmsError::InvalidGrantToken(s()), "InvalidInput", 400),
+            (KmsError::InvalidGrantId(s()), "InvalidInput", 400),
+            (KmsError::DryRun, "InvalidInput", 400),
+            (KmsError::Internal, "ServiceFailure", 500),
+            (KmsError::DependencyTimeout, "ServiceUnavailable", 503),
+        ];
+        for (e, code, status) in table {
+            let (c, st, msg) = ApiError::Kms(e).query_parts("iam");
+            assert_eq!((c, st), (code, status));
+            assert!(!msg.is_empty());
+        }
+        assert_eq!(query_code(&KmsError::Internal, "sts").0, "InternalFailure");
+    }
+
+    #[test]
+    fn authentication_failures_use_the_query_services_codes() {
+        let parts = |e: ApiError| {
+            let (c, st, _) = e.query_parts("iam");
+            (c, st)
+        };
+        assert_eq!(
+            parts(ApiError::UnrecognizedClient),
+            ("InvalidClientTokenId", 403)
+        );
+        assert_eq!(parts(ApiError::ExpiredToken), ("ExpiredToken", 403));
+        assert_eq!(
+            parts(ApiError::Signature(
+                strongroom_sigv4::Error::MissingAuthenticationToken
+            )),
+            ("MissingAuthenticationToken", 403)
+        );
+        assert_eq!(
+            parts(ApiError::Signature(
+                strongroom_sigv4::InvalidSignature::Mismatch.into()
+            )),
+            ("SignatureDoesNotMatch", 403)
+        );
     }
 }

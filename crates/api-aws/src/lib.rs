@@ -1,6 +1,11 @@
-//! The AWS KMS front end: the JSON 1.1 protocol (`POST /`, `X-Amz-Target:
-//! TrentService.<Operation>`), SigV4 authentication, input validation with AWS's constraints,
-//! and the mapping of every error to AWS's shape.
+//! The AWS front end: the KMS JSON 1.1 protocol (`POST /`, `X-Amz-Target:
+//! TrentService.<Operation>`) and the Query protocol of IAM and STS (`POST /` with a form
+//! body and an `Action`, answered in XML; see [`query`]), SigV4 authentication, input
+//! validation with AWS's constraints, and the mapping of every error to AWS's shape.
+//!
+//! Routing: a request with `X-Amz-Target` is KMS; otherwise a `POST` with an
+//! `application/x-www-form-urlencoded` body is IAM or STS, as its credential scope names;
+//! anything else is answered as KMS (which refuses it).
 //!
 //! It is independent of the HTTP server: [`AwsApi::handle`] takes the parts of a request and
 //! returns status, headers and body, so the binary's listener stays a thin adapter.
@@ -11,7 +16,9 @@ mod dispatch;
 pub mod error;
 mod input;
 mod ops;
+pub mod query;
 
+pub use dispatch::SIMULATE_TARGET;
 pub use error::ApiError;
 
 use strongroom_core::time::Clock;
@@ -37,14 +44,16 @@ pub struct Response {
     pub status: u16,
     /// The request id (the `x-amzn-RequestId` header).
     pub request_id: String,
-    /// JSON body.
+    /// The body: JSON for KMS, XML for IAM and STS.
     pub body: Vec<u8>,
+    /// The body's content type ([`CONTENT_TYPE`] or [`query::XML_CONTENT_TYPE`]).
+    pub content_type: &'static str,
 }
 
-/// The content type of every response.
+/// The content type of KMS (JSON 1.1) responses.
 pub const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
 
-/// The AWS KMS API over a [`Service`].
+/// The AWS KMS, IAM and STS APIs over a [`Service`].
 #[derive(Debug, Clone)]
 pub struct AwsApi {
     service: Service,
@@ -70,13 +79,22 @@ impl AwsApi {
 
     /// Handles one request end to end.
     pub async fn handle(&self, req: &Request<'_>) -> Response {
+        self.handle_from(req, None).await
+    }
+
+    /// Handles one request that arrived from `peer` (the `aws:SourceIp` of the request).
+    pub async fn handle_from(&self, req: &Request<'_>, peer: Option<std::net::IpAddr>) -> Response {
         let request_id = self.request_ids.next();
-        let result = self.handle_inner(req, &request_id).await;
+        if query::is_query_request(req) {
+            return self.handle_query(req, request_id, peer).await;
+        }
+        let result = self.handle_inner(req, &request_id, peer).await;
         match result {
             Ok(body) => Response {
                 status: 200,
                 request_id,
                 body,
+                content_type: CONTENT_TYPE,
             },
             Err(e) => {
                 let (code, status, message) = e.parts();
@@ -90,13 +108,19 @@ impl AwsApi {
                     status,
                     request_id,
                     body: body.to_string().into_bytes(),
+                    content_type: CONTENT_TYPE,
                 }
             }
         }
     }
 
-    async fn handle_inner(&self, req: &Request<'_>, request_id: &str) -> Result<Vec<u8>, ApiError> {
-        let ctx = self.authenticate(req, request_id).await?;
+    async fn handle_inner(
+        &self,
+        req: &Request<'_>,
+        request_id: &str,
+        peer: Option<std::net::IpAddr>,
+    ) -> Result<Vec<u8>, ApiError> {
+        let ctx = self.authenticate(req, request_id, "kms", peer).await?;
         // The JSON protocol has one endpoint: POST /.
         if req.method != "POST" || req.path != "/" {
             return Err(ApiError::UnknownOperation);

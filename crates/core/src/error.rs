@@ -64,6 +64,16 @@ pub enum KmsError {
     /// Imported material is not the material this key had, or not usable key material.
     #[error("{0}")]
     IncorrectKeyMaterial(String),
+    /// A grant token is malformed or names no grant of the key.
+    #[error("{0}")]
+    InvalidGrantToken(String),
+    /// A grant id names no grant of the key.
+    #[error("{0}")]
+    InvalidGrantId(String),
+    /// An identity cannot be deleted while something still belongs to it (IAM's
+    /// `DeleteConflict`: a user with access keys or policies, say).
+    #[error("{0}")]
+    DeleteConflict(String),
     /// The caller may never do this, whatever the policy (e.g. aliases in `alias/aws/`).
     #[error("{0}")]
     NotAuthorized(String),
@@ -90,6 +100,14 @@ impl KmsError {
     /// `NotFoundException` for an alias named by its ARN.
     pub fn alias_not_found(alias_arn: &str) -> Self {
         Self::NotFound(format!("Alias '{alias_arn}' is not found."))
+    }
+
+    /// `AccessDeniedException` as AWS words it: names the caller, the action and the key, and
+    /// says which kind of policy had no allow, without revealing any policy's contents.
+    pub fn access_denied(caller_arn: &str, action: &str, resource: &str, because: &str) -> Self {
+        Self::AccessDenied(format!(
+            "User: {caller_arn} is not authorized to perform: {action} on resource: {resource} because {because}"
+        ))
     }
 
     /// `DisabledException` for the key `arn`.

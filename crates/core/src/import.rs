@@ -323,6 +323,7 @@ mod tests {
             on_demand_rotations: 0,
             deletion: None,
             imported: Vec::new(),
+            policy_updated_at: Timestamp(0),
         }
     }
 

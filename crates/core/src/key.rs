@@ -29,6 +29,8 @@ macro_rules! wire_enum {
     };
 }
 
+pub(crate) use wire_enum;
+
 wire_enum!(
     /// What kind of key material a key holds.
     KeySpec {
@@ -298,6 +300,10 @@ pub struct Key {
     pub tags: BTreeMap<String, String>,
     /// The key policy document, as the customer wrote it.
     pub policy: String,
+    /// When the policy was last set (CreateKey, PutKeyPolicy). A user or role the policy names
+    /// is the one that existed then: one deleted and created again later under the same name
+    /// is another principal, as AWS binds policy principals to unique ids when it saves them.
+    pub policy_updated_at: Timestamp,
     /// Automatic rotation, when enabled.
     pub rotation: Option<RotationSchedule>,
     /// How many on-demand rotations the key has had (AWS limits them per key).

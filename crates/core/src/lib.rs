@@ -10,6 +10,7 @@ pub mod alias;
 pub mod ciphertext;
 pub mod context;
 pub mod error;
+pub mod grant;
 pub mod identity;
 pub mod ids;
 pub mod import;

@@ -19,6 +19,12 @@ macro_rules! operations {
                 match self { $(Self::$v => stringify!($v)),+ }
             }
 
+            /// The IAM action that authorizes the operation, `kms:<Name>`. ReEncrypt needs two,
+            /// `kms:ReEncryptFrom` and `kms:ReEncryptTo`, which its caller asks for itself.
+            pub fn action(self) -> &'static str {
+                match self { $(Self::$v => concat!("kms:", stringify!($v))),+ }
+            }
+
             /// Parses an operation name (exact, case-sensitive).
             pub fn from_name(s: &str) -> Option<Self> {
                 match s { $(stringify!($v) => Some(Self::$v),)+ _ => None }

@@ -1,6 +1,10 @@
-//! The shape of a key policy document: which elements may appear where, which are required,
-//! which come in exclusive pairs. Element values are handed to [`crate::principal`],
+//! The shape of a policy document: which elements may appear where, which are required, which
+//! come in exclusive pairs. Element values are handed to [`crate::principal`],
 //! [`crate::patterns`] and [`crate::condition`].
+//!
+//! The grammar is the same for the three kinds of policy; what differs is which statement
+//! elements are required or prohibited (see the crate docs), and that identity and trust policy
+//! Sids are ASCII letters and digits, as IAM's grammar says.
 //!
 //! Element names, `Effect` values and `Version` values are case-sensitive, as in IAM.
 
@@ -8,14 +12,14 @@ use crate::condition::parse_conditions;
 use crate::error::{ElementPair, PolicyError};
 use crate::json::Json;
 use crate::model::{
-    ActionSpec, Effect, Policy, PolicyVersion, PrincipalSpec, ResourceSpec, Statement,
+    ActionSpec, Effect, Policy, PolicyKind, PolicyVersion, PrincipalSpec, ResourceSpec, Statement,
 };
 use crate::patterns::{parse_actions, parse_resources};
 use crate::principal::parse_principals;
 use std::collections::HashSet;
 
-/// Builds a [`Policy`] from a parsed document.
-pub(crate) fn policy_from_json(json: Json) -> Result<Policy, PolicyError> {
+/// Builds a [`Policy`] of `kind` from a parsed document.
+pub(crate) fn policy_from_json(json: Json, kind: PolicyKind) -> Result<Policy, PolicyError> {
     let Json::Object(members) = json else {
         return Err(PolicyError::NotAnObject);
     };
@@ -34,17 +38,13 @@ pub(crate) fn policy_from_json(json: Json) -> Result<Policy, PolicyError> {
         Json::Array(items) if items.is_empty() => return Err(PolicyError::NoStatements),
         Json::Array(items) => items
             .into_iter()
-            .map(parse_statement)
+            .map(|item| parse_statement(item, kind))
             .collect::<Result<Vec<_>, _>>()?,
-        single @ Json::Object(_) => vec![parse_statement(single)?],
+        single @ Json::Object(_) => vec![parse_statement(single, kind)?],
         _ => return Err(statement_type()),
     };
     check_unique_sids(&statements)?;
-    Ok(Policy {
-        version,
-        id,
-        statements,
-    })
+    Ok(Policy::new(kind, version, id, statements))
 }
 
 fn parse_version(value: Json) -> Result<PolicyVersion, PolicyError> {
@@ -66,7 +66,7 @@ struct RawStatement {
     condition: Option<Json>,
 }
 
-fn parse_statement(json: Json) -> Result<Statement, PolicyError> {
+fn parse_statement(json: Json, kind: PolicyKind) -> Result<Statement, PolicyError> {
     let Json::Object(members) = json else {
         return Err(statement_type());
     };
@@ -85,17 +85,40 @@ fn parse_statement(json: Json) -> Result<Statement, PolicyError> {
             _ => return Err(unknown(name, "a statement")),
         }
     }
-    build_statement(raw)
+    build_statement(raw, kind)
 }
 
-/// Validates the element values in a fixed order: Effect, principal, action, resource,
+/// Validates the element values in a fixed order: Sid, Effect, principal, action, resource,
 /// condition, so that a document with several faults always reports the same one.
-fn build_statement(raw: RawStatement) -> Result<Statement, PolicyError> {
+fn build_statement(raw: RawStatement, kind: PolicyKind) -> Result<Statement, PolicyError> {
+    if kind != PolicyKind::Key
+        && let Some(sid) = &raw.sid
+        && !sid.bytes().all(|b| b.is_ascii_alphanumeric())
+    {
+        return Err(PolicyError::InvalidSid(sid.clone()));
+    }
     let effect = raw.effect.ok_or(PolicyError::MissingEffect)?;
-    let principal = match raw.principal.ok_or(PolicyError::NoPrincipal)? {
-        (false, value) => PrincipalSpec::Principal(parse_principals(value)?),
-        (true, value) => PrincipalSpec::NotPrincipal(parse_principals(value)?),
+    let principal = match (kind, raw.principal) {
+        (PolicyKind::Identity, Some(_)) => return Err(PolicyError::PrincipalNotAllowed),
+        (PolicyKind::Identity, None) => PrincipalSpec::Implicit,
+        (_, None) => return Err(PolicyError::NoPrincipal),
+        (PolicyKind::Trust, Some((true, _))) => {
+            return Err(PolicyError::ProhibitedField("NotPrincipal"));
+        }
+        (_, Some((false, value))) => PrincipalSpec::Principal(parse_principals(value)?),
+        (_, Some((true, value))) => PrincipalSpec::NotPrincipal(parse_principals(value)?),
     };
+    if kind != PolicyKind::Key && raw.action.is_none() {
+        return Err(PolicyError::NoActions);
+    }
+    match (kind, &raw.resource) {
+        (PolicyKind::Identity, None) => return Err(PolicyError::NoResources),
+        (PolicyKind::Trust, Some((negated, _))) => {
+            let name = if *negated { "NotResource" } else { "Resource" };
+            return Err(PolicyError::ProhibitedField(name));
+        }
+        _ => {}
+    }
     let action = match raw.action {
         None => None,
         Some((false, value)) => Some(ActionSpec::Action(parse_actions("Action", value)?)),

@@ -1,4 +1,4 @@
-//! Why a key policy was refused, in the words the caller sees.
+//! Why a policy document was refused, in the words the caller sees.
 //!
 //! Each variant's `Display` is the message that reaches the client. Where the wording of AWS KMS
 //! (or of the IAM policy engine it shares) is known, it is reproduced verbatim; the crate docs list
@@ -12,9 +12,12 @@ pub enum PolicyException {
     /// from the KMS API model, checked before KMS looks at the document.
     Validation,
     /// `LimitExceededException`: the document is over the 32 KB key policy quota (the API
-    /// reference says KMS answers this exception when the length constraint is exceeded).
+    /// reference says KMS answers this exception when the length constraint is exceeded); for
+    /// an identity policy, IAM's `LimitExceeded`: the document is over the size the caller
+    /// allowed.
     LimitExceeded,
-    /// `MalformedPolicyDocumentException`: the document is not a valid key policy.
+    /// `MalformedPolicyDocumentException` (IAM: `MalformedPolicyDocument`): the document is not
+    /// a valid policy of its kind.
     MalformedPolicyDocument,
 }
 
@@ -47,7 +50,9 @@ impl std::fmt::Display for ElementPair {
     }
 }
 
-/// A key policy that CreateKey or PutKeyPolicy must refuse.
+/// A policy document that must be refused: a key policy (CreateKey, PutKeyPolicy), an identity
+/// policy (PutUserPolicy, PutRolePolicy) or a trust policy (CreateRole,
+/// UpdateAssumeRolePolicy).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum PolicyError {
@@ -91,6 +96,16 @@ pub enum PolicyError {
     /// An object repeats a member name (serde_json's position of the repeat).
     #[error("Policy contains a duplicate JSON key: {0}.")]
     DuplicateKey(String),
+    /// An identity policy has more non-whitespace characters than the caller allows
+    /// (IAM counts policy size without white space). IAM's message goes on with
+    /// " for user NAME" or " for role NAME", which the caller appends.
+    #[error("Maximum policy size of {limit} bytes exceeded")]
+    SizeQuotaExceeded {
+        /// Characters in the text, not counting space, tab, line feed and carriage return.
+        chars: usize,
+        /// The quota the caller gave.
+        limit: usize,
+    },
     /// The document is JSON, but not an object.
     #[error("The policy document must be a JSON object.")]
     NotAnObject,
@@ -119,6 +134,13 @@ pub enum PolicyError {
     /// `Statement` is an empty array.
     #[error("A key policy document must have at least one statement.")]
     NoStatements,
+    /// An identity or trust policy `Sid` has a character other than an ASCII letter or digit
+    /// (the IAM grammar's rule; key policy Sids may hold any character).
+    #[error(
+        "Statement IDs (SID) must be alpha-numeric. Check that your input satisfies the regular \
+         expression [0-9A-Za-z]*"
+    )]
+    InvalidSid(String),
     /// Two statements share a `Sid`.
     #[error("Statement IDs (SID) in a single policy must be unique.")]
     DuplicateSid(String),
@@ -133,16 +155,26 @@ pub enum PolicyError {
     /// A statement has both elements of a pair.
     #[error("Policy contains a statement with {0}.")]
     ConflictingElements(ElementPair),
-    /// A statement has neither `Principal` nor `NotPrincipal`, or names nobody.
+    /// A key or trust policy statement has neither `Principal` nor `NotPrincipal`, or names
+    /// nobody.
     #[error("Policy contains a statement with no principal.")]
     NoPrincipal,
+    /// An identity policy statement has `Principal` or `NotPrincipal`.
+    #[error("Policy document should not specify a principal.")]
+    PrincipalNotAllowed,
+    /// A trust policy statement has an element trust policies may not have (`Resource`,
+    /// `NotResource`, `NotPrincipal`).
+    #[error("Has prohibited field {0}")]
+    ProhibitedField(&'static str),
     /// A principal is not of a form that names an identity.
     #[error("Policy contains a statement with one or more invalid principals.")]
     InvalidPrincipal(String),
-    /// `Action` or `NotAction` is an empty array.
+    /// `Action` or `NotAction` is an empty array, or is missing from an identity or trust
+    /// policy statement.
     #[error("Policy statement must contain actions.")]
     NoActions,
-    /// `Resource` or `NotResource` is an empty array.
+    /// `Resource` or `NotResource` is an empty array, or is missing from an identity policy
+    /// statement.
     #[error("Policy statement must contain resources.")]
     NoResources,
     /// An action or condition key has no `vendor:` prefix.
@@ -191,7 +223,9 @@ impl PolicyError {
             Self::Empty | Self::TooLong { .. } | Self::InvalidCharacter { .. } => {
                 PolicyException::Validation
             }
-            Self::TooLarge { .. } => PolicyException::LimitExceeded,
+            Self::TooLarge { .. } | Self::SizeQuotaExceeded { .. } => {
+                PolicyException::LimitExceeded
+            }
             Self::InvalidJson(_)
             | Self::DuplicateKey(_)
             | Self::NotAnObject
@@ -200,11 +234,14 @@ impl PolicyError {
             | Self::InvalidVersion(_)
             | Self::MissingStatement
             | Self::NoStatements
+            | Self::InvalidSid(_)
             | Self::DuplicateSid(_)
             | Self::MissingEffect
             | Self::InvalidEffect(_)
             | Self::ConflictingElements(_)
             | Self::NoPrincipal
+            | Self::PrincipalNotAllowed
+            | Self::ProhibitedField(_)
             | Self::InvalidPrincipal(_)
             | Self::NoActions
             | Self::NoResources
@@ -247,6 +284,31 @@ mod tests {
         assert_eq!(PolicyError::Empty.exception(), PolicyException::Validation);
         assert_eq!(
             PolicyError::NoPrincipal.exception(),
+            PolicyException::MalformedPolicyDocument
+        );
+    }
+
+    #[test]
+    fn iam_wording_for_identity_and_trust_policies() {
+        assert_eq!(
+            PolicyError::PrincipalNotAllowed.to_string(),
+            "Policy document should not specify a principal."
+        );
+        assert_eq!(
+            PolicyError::ProhibitedField("Resource").to_string(),
+            "Has prohibited field Resource"
+        );
+        let size = PolicyError::SizeQuotaExceeded {
+            chars: 2049,
+            limit: 2048,
+        };
+        assert_eq!(
+            format!("{size} for user Alice"),
+            "Maximum policy size of 2048 bytes exceeded for user Alice"
+        );
+        assert_eq!(size.exception(), PolicyException::LimitExceeded);
+        assert_eq!(
+            PolicyError::InvalidSid("a b".into()).exception(),
             PolicyException::MalformedPolicyDocument
         );
     }

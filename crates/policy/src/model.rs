@@ -1,4 +1,5 @@
-//! The typed form of a key policy, built once at put time so evaluation never reparses text.
+//! The typed form of a policy (key, identity or trust policy), built once at put time so
+//! evaluation never reparses text.
 //!
 //! The model keeps everything an evaluator needs and nothing it would have to re-derive:
 //! negated elements (`NotPrincipal`, `NotAction`, `NotResource`) are variants, not flags beside
@@ -7,9 +8,16 @@
 //! are valid but unknown to Strongroom — actions of other services, service principals, condition
 //! keys — stay representable as strings. Policies are not secret, so every type derives `Debug`.
 
+use crate::keyset::ConditionKeySet;
 use std::fmt;
 
-/// A parsed key policy document.
+/// A parsed policy document.
+///
+/// The public fields are the document as parsed. The [kind](Self::kind) and the
+/// [condition keys](Self::condition_keys) are derived from them once, by the parser; a policy
+/// whose fields are edited after parsing must be rebuilt with [`Policy::new`] so that they stay
+/// in step (the evaluator itself reads only the fields, but a service that trusts
+/// `condition_keys()` to skip building a key would otherwise omit one a statement reads).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Policy {
     /// `Version`; absent means the IAM default, 2008-10-17 (no policy variables).
@@ -18,6 +26,71 @@ pub struct Policy {
     pub id: Option<String>,
     /// The statements in document order; never empty.
     pub statements: Vec<Statement>,
+    kind: PolicyKind,
+    condition_keys: ConditionKeySet,
+    saved_at: Option<i64>,
+}
+
+impl Policy {
+    /// A policy of `kind` from its parts, deriving its condition keys. The parsers call this;
+    /// use it to rebuild a policy whose statements were edited.
+    pub fn new(
+        kind: PolicyKind,
+        version: Option<PolicyVersion>,
+        id: Option<String>,
+        statements: Vec<Statement>,
+    ) -> Self {
+        let variables = version == Some(PolicyVersion::V2012_10_17);
+        let condition_keys = ConditionKeySet::of_statements(&statements, variables);
+        Self {
+            version,
+            id,
+            statements,
+            kind,
+            condition_keys,
+            saved_at: None,
+        }
+    }
+
+    /// Records when the policy was saved (any monotonic time unit the caller also uses for
+    /// [`crate::Caller::set_identity_created_at`]). A user or role ARN the policy names then
+    /// matches only an identity that existed at that time: one deleted and created again
+    /// under the same name is another principal. AWS gets the same effect by binding policy
+    /// principals to unique ids when it saves a policy.
+    pub fn set_saved_at(&mut self, at: i64) {
+        self.saved_at = Some(at);
+    }
+
+    /// When the policy was saved, if recorded.
+    pub fn saved_at(&self) -> Option<i64> {
+        self.saved_at
+    }
+
+    /// Which kind of policy this is, which decides how a missing element is read.
+    pub fn kind(&self) -> PolicyKind {
+        self.kind
+    }
+
+    /// The condition keys the policy reads, in conditions and in policy variables: a request
+    /// key that no policy of the request [needs](ConditionKeySet::needs) need not be built.
+    pub fn condition_keys(&self) -> &ConditionKeySet {
+        &self.condition_keys
+    }
+}
+
+/// What a policy document is attached to, which decides its grammar and how the evaluator reads
+/// an element the document leaves out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PolicyKind {
+    /// A KMS key policy: every statement names a principal; a statement without `Action` or
+    /// `Resource` applies to nothing; `"Resource": "*"` is the key itself.
+    Key,
+    /// An IAM identity policy (inline user or role policy): no principal, the statements apply
+    /// to the identity the policy is attached to; `Action` and `Resource` are required.
+    Identity,
+    /// A role's trust policy: every statement names a principal; there is no `Resource`, the
+    /// statements apply to the role.
+    Trust,
 }
 
 /// The two versions of the policy language.
@@ -42,17 +115,20 @@ impl PolicyVersion {
 /// One statement of a policy.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Statement {
-    /// `Sid`; in a key policy any string, spaces included, unique within the policy.
+    /// `Sid`; in a key policy any string, spaces included; in identity and trust policies
+    /// ASCII letters and digits. Unique within the policy.
     pub sid: Option<String>,
     /// `Effect`.
     pub effect: Effect,
-    /// `Principal` or `NotPrincipal` (a key policy statement must have one).
+    /// `Principal` or `NotPrincipal` (key and trust policies), or [`PrincipalSpec::Implicit`]
+    /// (identity policies).
     pub principal: PrincipalSpec,
-    /// `Action` or `NotAction`. `None` when absent: KMS accepts such a statement, and it
-    /// applies to no request.
+    /// `Action` or `NotAction`. `None` when absent, which only a key policy allows: KMS
+    /// accepts such a statement, and it applies to no request.
     pub action: Option<ActionSpec>,
-    /// `Resource` or `NotResource`. `None` when absent: KMS accepts such a statement, and it
-    /// applies to no key.
+    /// `Resource` or `NotResource`. `None` when absent: in a key policy such a statement
+    /// applies to no key; in a trust policy (which may not have the element) it applies to
+    /// the role.
     pub resource: Option<ResourceSpec>,
     /// Every (operator, key) pair of the `Condition` block, in document order; all must hold.
     pub conditions: Vec<Condition>,
@@ -74,6 +150,10 @@ pub enum PrincipalSpec {
     Principal(Principals),
     /// `NotPrincipal`: the statement applies to everyone except these principals.
     NotPrincipal(Principals),
+    /// No principal element, as in every statement of an identity policy: the statement applies
+    /// to the identity the policy is attached to, i.e. to whoever the policy is evaluated for.
+    /// The parsers produce it only for identity policies.
+    Implicit,
 }
 
 /// The value of a `Principal` or `NotPrincipal` element.
@@ -437,13 +517,21 @@ pub enum ConditionValue {
     Bool(bool),
 }
 
+impl ConditionValue {
+    /// The value as IAM compares it: numbers and booleans by their text.
+    pub fn as_text(&self) -> &str {
+        match self {
+            Self::String(s) | Self::Number(s) => s,
+            Self::Bool(true) => "true",
+            Self::Bool(false) => "false",
+        }
+    }
+}
+
 impl fmt::Display for ConditionValue {
     /// The value as IAM compares it: numbers and booleans by their text.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::String(s) | Self::Number(s) => f.write_str(s),
-            Self::Bool(b) => write!(f, "{b}"),
-        }
+        f.write_str(self.as_text())
     }
 }
 

@@ -16,32 +16,67 @@
 
 use std::cmp::Ordering;
 
-use crate::context::ConditionKeys;
-use crate::model::{Condition, ConditionTest, ConditionValue, SetOperator};
+use crate::model::{Condition, ConditionTest, ConditionValue, SetOperator, ValueKind};
 use crate::values::{parse_cidr, parse_date, parse_ip, parse_number};
-use crate::wildcard::{self, Token};
+use crate::wildcard::{self, KeySource, Token, Written};
 
 /// Whether `condition` holds for the request.
-pub(crate) fn holds(condition: &Condition, keys: &ConditionKeys, variables: bool) -> bool {
+///
+/// Allocates only when a value holds a policy variable that must be substituted.
+pub(crate) fn holds<K: KeySource + ?Sized>(
+    condition: &Condition,
+    keys: &K,
+    variables: bool,
+) -> bool {
     let op = condition.operator;
-    let present = keys.get(&condition.key).filter(|v| !v.is_empty());
+    let present = keys.values(&condition.key).filter(|v| !v.is_empty());
     if op.test == ConditionTest::Null {
         return condition.values.iter().any(|v| match v {
             ConditionValue::Bool(b) => *b == present.is_none(),
-            other => other.to_string().eq_ignore_ascii_case("true") == present.is_none(),
+            other => other.as_text().eq_ignore_ascii_case("true") == present.is_none(),
         });
     }
-    let (positive, negated) = positive_form(op.test);
     let Some(request) = present else {
         return match op.set {
             _ if op.if_exists => true,
             Some(SetOperator::ForAllValues) => true,
             Some(SetOperator::ForAnyValue) => false,
-            None => negated,
+            None => positive_form(op.test).1,
         };
     };
-    let policy = policy_values(condition, keys, variables);
-    let passes = |r: &String| policy.iter().any(|p| compare(positive, r, p)) != negated;
+    let patterned = matches!(op.test.value_kind(), ValueKind::String | ValueKind::Arn);
+    let substitute = variables
+        && patterned
+        && condition
+            .values
+            .iter()
+            .any(|v| wildcard::has_variable(v.as_text()));
+    if substitute {
+        // A value whose variable cannot be resolved matches nothing: it is left out.
+        let resolved: Vec<Vec<Token>> = condition
+            .values
+            .iter()
+            .filter_map(|v| wildcard::substitute(v.as_text(), keys))
+            .collect();
+        let values = resolved.iter().map(|t| PolicyValue::Tokens(t));
+        decide(condition, request, values)
+    } else {
+        let values = condition
+            .values
+            .iter()
+            .map(|v| PolicyValue::Written(v.as_text()));
+        decide(condition, request, values)
+    }
+}
+
+/// The set-operator logic over the request's values, for any source of policy values.
+fn decide<'v, I>(condition: &Condition, request: &[String], values: I) -> bool
+where
+    I: Iterator<Item = PolicyValue<'v>> + Clone,
+{
+    let op = condition.operator;
+    let (positive, negated) = positive_form(op.test);
+    let passes = |r: &String| values.clone().any(|p| compare(positive, r, p)) != negated;
     match op.set {
         Some(SetOperator::ForAllValues) => request.iter().all(passes),
         Some(SetOperator::ForAnyValue) => request.iter().any(passes),
@@ -50,33 +85,12 @@ pub(crate) fn holds(condition: &Condition, keys: &ConditionKeys, variables: bool
     }
 }
 
-/// A policy value ready to compare: text, or a wildcard pattern after variable substitution.
-enum PolicyValue {
-    Text(String),
-    Pattern(Vec<Token>),
-}
-
-fn policy_values(condition: &Condition, keys: &ConditionKeys, variables: bool) -> Vec<PolicyValue> {
-    use crate::model::ValueKind;
-    let patterned = matches!(
-        condition.operator.test.value_kind(),
-        ValueKind::String | ValueKind::Arn
-    );
-    condition
-        .values
-        .iter()
-        .filter_map(|value| {
-            let text = value.to_string();
-            if !patterned {
-                return Some(PolicyValue::Text(text));
-            }
-            if variables {
-                wildcard::substitute(&text, keys).map(PolicyValue::Pattern)
-            } else {
-                Some(PolicyValue::Pattern(wildcard::tokens(&text)))
-            }
-        })
-        .collect()
+/// A policy value ready to compare: as written (wildcards are wildcards where the operator
+/// reads them), or a token sequence after variable substitution.
+#[derive(Clone, Copy)]
+enum PolicyValue<'v> {
+    Written(&'v str),
+    Tokens(&'v [Token]),
 }
 
 /// The positive test behind `test`, and whether `test` negates it.
@@ -96,25 +110,37 @@ fn positive_form(test: ConditionTest) -> (ConditionTest, bool) {
 }
 
 /// One request value against one policy value, for a positive test.
-fn compare(test: ConditionTest, request: &str, policy: &PolicyValue) -> bool {
+fn compare(test: ConditionTest, request: &str, policy: PolicyValue<'_>) -> bool {
     use ConditionTest as T;
-    let text = |p: &PolicyValue| match p {
-        PolicyValue::Text(t) => t.clone(),
-        PolicyValue::Pattern(tokens) => wildcard::literal_text(tokens),
-    };
     match (test, policy) {
-        (T::StringLike, PolicyValue::Pattern(p)) => wildcard::matches(p, request, false),
-        (T::ArnEquals | T::ArnLike, PolicyValue::Pattern(p)) => wildcard::arn_matches(p, request),
-        (T::StringEquals, p) => request == text(p),
-        (T::StringEqualsIgnoreCase, p) => text(p).to_lowercase() == request.to_lowercase(),
-        (T::Bool, p) => text(p).eq_ignore_ascii_case(request),
-        (T::BinaryEquals, p) => text(p) == request,
-        (T::IpAddress, p) => ip_in(request, &text(p)),
-        (T::NumericEquals | T::NumericLessThan | T::NumericLessThanEquals, p)
-        | (T::NumericGreaterThan | T::NumericGreaterThanEquals, p) => {
-            ordered(test, parse_number(request), parse_number(&text(p)))
+        (T::StringLike, PolicyValue::Written(p)) => wildcard::matches(&Written(p), request, false),
+        (T::StringLike, PolicyValue::Tokens(p)) => wildcard::matches(p, request, false),
+        (T::ArnEquals | T::ArnLike, PolicyValue::Written(p)) => {
+            wildcard::arn_matches(&Written(p), request)
         }
-        (_, p) => ordered(test, parse_date(request), parse_date(&text(p))),
+        (T::ArnEquals | T::ArnLike, PolicyValue::Tokens(p)) => wildcard::arn_matches(p, request),
+        (T::StringEquals, PolicyValue::Written(p)) => request == p,
+        (T::StringEquals, PolicyValue::Tokens(p)) => wildcard::equals_literally(p, request, false),
+        (T::StringEqualsIgnoreCase, PolicyValue::Written(p)) => {
+            wildcard::equals_literally(&Written(p), request, true)
+        }
+        (T::StringEqualsIgnoreCase, PolicyValue::Tokens(p)) => {
+            wildcard::equals_literally(p, request, true)
+        }
+        // Only string and ARN operators substitute variables, so the rest see written values.
+        (_, PolicyValue::Tokens(_)) => false,
+        (T::Bool, PolicyValue::Written(p)) => p.eq_ignore_ascii_case(request),
+        (T::BinaryEquals, PolicyValue::Written(p)) => p == request,
+        (T::IpAddress, PolicyValue::Written(p)) => ip_in(request, p),
+        (
+            T::NumericEquals
+            | T::NumericLessThan
+            | T::NumericLessThanEquals
+            | T::NumericGreaterThan
+            | T::NumericGreaterThanEquals,
+            PolicyValue::Written(p),
+        ) => ordered(test, parse_number(request), parse_number(p)),
+        (_, PolicyValue::Written(p)) => ordered(test, parse_date(request), parse_date(p)),
     }
 }
 
@@ -160,8 +186,8 @@ mod tests {
         }
     }
 
-    fn keys(pairs: &[(&str, &[&str])]) -> ConditionKeys {
-        let mut keys = ConditionKeys::default();
+    fn keys(pairs: &[(&str, &[&str])]) -> crate::context::ConditionKeys {
+        let mut keys = crate::context::ConditionKeys::default();
         for (k, v) in pairs {
             keys.insert(k, v.iter().copied());
         }

@@ -39,8 +39,13 @@ pub(crate) fn parse_date(s: &str) -> Option<(i64, u32)> {
         Some(sec) => match sec.split_once('.') {
             None => (sec.parse().ok()?, 0),
             Some((whole, frac)) => {
-                let padded = format!("{frac:0<9}");
-                (whole.parse().ok()?, padded.parse().ok()?)
+                // At most nine digits (the syntax check says so): scale to nanoseconds.
+                let digits = u32::try_from(frac.len()).ok()?;
+                let scale = 10u32.checked_pow(9u32.checked_sub(digits)?)?;
+                (
+                    whole.parse().ok()?,
+                    frac.parse::<u32>().ok()?.checked_mul(scale)?,
+                )
             }
         },
     };
@@ -60,9 +65,17 @@ fn split_zone(time: &str) -> Option<(&str, i64)> {
         Some(b'+') => 1,
         _ => return Some((clock, 0)),
     };
-    let digits: String = zone[1..].chars().filter(char::is_ascii_digit).collect();
-    let hours: i64 = digits.get(..2)?.parse().ok()?;
-    let minutes: i64 = digits.get(2..4).map_or(Some(0), |m| m.parse().ok())?;
+    // `±hh`, `±hhmm` or `±hh:mm`: the digits in order, the colon skipped.
+    let mut digits = zone
+        .get(1..)?
+        .bytes()
+        .filter(u8::is_ascii_digit)
+        .map(|b| i64::from(b - b'0'));
+    let hours = digits.next()? * 10 + digits.next()?;
+    let minutes = match digits.next() {
+        Some(tens) => tens * 10 + digits.next()?,
+        None => 0,
+    };
     Some((clock, sign * (hours * 3_600 + minutes * 60)))
 }
 

@@ -308,18 +308,17 @@ fn context(caller_alias: &str, action: &str, keys: &str) -> RequestContext {
     let mut ctx = RequestContext::new(caller(caller_alias), action, KEY);
     for pair in keys.split(';').filter(|p| *p != "-") {
         if let Some(key) = pair.strip_prefix('!') {
-            ctx.keys.remove(key);
+            ctx.remove(key);
             continue;
         }
         let (key, values) = pair
             .split_once('=')
             .unwrap_or_else(|| panic!("bad pair {pair}"));
         if key == "@resource" {
-            values.clone_into(&mut ctx.resource);
+            ctx.set_resource(values.to_owned());
             continue;
         }
-        ctx.keys
-            .insert(key, values.split(',').filter(|v| !v.is_empty()));
+        ctx.insert(key, values.split(',').filter(|v| !v.is_empty()));
     }
     ctx
 }

@@ -115,25 +115,24 @@ fn request() -> impl Strategy<Value = RequestContext> {
             };
             let mut ctx = RequestContext::new(principal, action, resource);
             if f[0] {
-                ctx.keys.insert("kms:EncryptionContext:Dept", ["IT"]);
+                ctx.insert("kms:EncryptionContext:Dept", ["IT"]);
             }
             if f[1] {
-                ctx.keys.insert("kms:EncryptionContextKeys", ctx_keys);
+                ctx.insert("kms:EncryptionContextKeys", ctx_keys);
             }
-            ctx.keys.insert(
+            ctx.insert(
                 "aws:SourceIp",
                 [if f[2] { "10.1.2.3" } else { "192.0.2.1" }],
             );
             if f[3] {
-                ctx.keys
-                    .insert("kms:ViaService", ["ec2.us-east-1.amazonaws.com"]);
+                ctx.insert("kms:ViaService", ["ec2.us-east-1.amazonaws.com"]);
             }
             let time = if f[4] {
                 "2024-06-01T00:00:00Z"
             } else {
                 "2026-06-01T00:00:00Z"
             };
-            ctx.keys.insert("aws:CurrentTime", [time]);
+            ctx.insert("aws:CurrentTime", [time]);
             ctx
         },
     )

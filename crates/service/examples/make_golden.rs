@@ -38,11 +38,11 @@ async fn main() {
         Arc::new(SystemClock),
         Config::default(),
     );
-    let caller = Caller {
-        account: AccountId::parse("111122223333").unwrap(),
-        principal_arn: "arn:aws:iam::111122223333:root".into(),
-        access_key_id: "AKIAGOLDENGOLDEN0000".into(),
-    };
+    let caller = Caller::root(
+        "aws",
+        AccountId::parse("111122223333").unwrap(),
+        "AKIAGOLDENGOLDEN0000".into(),
+    );
     let ctx = RequestContext::new(
         caller,
         "aws",

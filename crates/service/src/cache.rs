@@ -33,6 +33,11 @@ pub struct CachedKey {
     pub key: Key,
     /// Unwrapped material by version.
     pub materials: BTreeMap<u32, KeyMaterial>,
+    /// The key policy, parsed; `None` if the stored text no longer parses (then only grants
+    /// allow anything).
+    pub policy: Option<Arc<strongroom_policy::Policy>>,
+    /// The key's grants.
+    pub grants: Vec<strongroom_core::grant::Grant>,
 }
 
 /// An access key with its unwrapped secret.
@@ -44,6 +49,28 @@ pub struct CachedCredential {
     pub secret: SecretBytes,
     /// Whether it may be used.
     pub active: bool,
+    /// For session credentials: what the request's session token must match, and until when.
+    pub session: Option<SessionCheck>,
+}
+
+/// The checks a session token must pass.
+#[derive(Debug)]
+pub struct SessionCheck {
+    /// SHA-256 of the token.
+    pub token_digest: Vec<u8>,
+    /// When the credentials expire.
+    pub expires_at: strongroom_core::time::Timestamp,
+}
+
+/// A user's or role's identity data as authorization needs it, parsed once.
+#[derive(Debug)]
+pub struct CachedPrincipal {
+    /// The unique id (`AIDA…` or `AROA…`); empty if the principal no longer exists.
+    pub id: String,
+    /// Its tags (`aws:PrincipalTag/*`).
+    pub tags: std::collections::BTreeMap<String, String>,
+    /// Its inline identity policies, parsed, by name.
+    pub policies: Vec<(String, strongroom_policy::Policy)>,
 }
 
 /// A map with epoch-checked inserts (see the module docs).
@@ -98,6 +125,8 @@ pub struct Caches {
     /// Alias targets by `account/region/alias-name`.
     pub(crate) aliases: EpochMap<String, KeyId>,
     pub(crate) credentials: EpochMap<String, Arc<CachedCredential>>,
+    /// Users' and roles' identity data by `crate::authz::principal_cache_key`.
+    pub(crate) principals: EpochMap<String, Arc<CachedPrincipal>>,
 }
 
 impl Caches {
@@ -134,6 +163,19 @@ impl Caches {
     pub(crate) fn invalidate_all_aliases(&self) {
         self.epoch.fetch_add(1, Ordering::SeqCst);
         self.aliases.clear();
+    }
+
+    pub(crate) fn insert_principal(&self, seen: u64, k: String, v: Arc<CachedPrincipal>) {
+        self.principals.insert_if(&self.epoch, seen, k, v);
+    }
+
+    /// Forgets a user's or role's identity data after a committed change to it, and every
+    /// credential (a credential carries its identity's creation time, which a deleted and
+    /// re-created identity changes; such changes are rare administrative acts).
+    pub(crate) fn invalidate_principal(&self, k: &String) {
+        self.epoch.fetch_add(1, Ordering::SeqCst);
+        self.principals.remove(k);
+        self.credentials.clear();
     }
 
     /// Forgets an access key after a committed change to it.

@@ -2,11 +2,11 @@
 //! account root's access key.
 
 use crate::Service;
-use crate::cache::CachedCredential;
+use crate::cache::{CachedCredential, SessionCheck};
 use std::sync::Arc;
 use strongroom_core::KmsError;
 use strongroom_core::identity::{
-    AccessKey, AccessKeyStatus, Account, access_key_aad, valid_access_key_id,
+    AccessKey, AccessKeyOwner, AccessKeyStatus, Account, access_key_aad, valid_access_key_id,
 };
 use strongroom_core::ids::AccountId;
 use strongroom_crypto::secret::SecretBytes;
@@ -21,6 +21,74 @@ pub struct Caller {
     pub principal_arn: String,
     /// The access key the request was signed with.
     pub access_key_id: String,
+    /// What kind of principal it is.
+    pub kind: CallerKind,
+    /// The principal as the policy evaluator sees it, with the condition keys that depend on
+    /// it alone; built once per credential.
+    pub policy: Arc<strongroom_policy::Caller>,
+}
+
+/// The kinds of principal that sign requests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallerKind {
+    /// The account's root user.
+    Root,
+    /// An IAM user.
+    User {
+        /// Its name.
+        name: String,
+    },
+    /// An assumed-role session.
+    Session {
+        /// The role's name.
+        role_name: String,
+        /// The role's unique id.
+        role_id: String,
+        /// The session name.
+        session_name: String,
+    },
+}
+
+impl Caller {
+    /// The account root of `account` in `partition`, signing with `access_key_id`.
+    pub fn root(partition: &str, account: AccountId, access_key_id: String) -> Self {
+        let principal_arn = format!("arn:{partition}:iam::{account}:root");
+        Self::new(account, principal_arn, access_key_id, CallerKind::Root)
+    }
+
+    /// A caller, with its policy view derived (`aws:userid` for the root and sessions; a
+    /// user's id is known only with its record, and is added per request when a policy asks).
+    pub fn new(
+        account: AccountId,
+        principal_arn: String,
+        access_key_id: String,
+        kind: CallerKind,
+    ) -> Self {
+        let mut policy = strongroom_policy::Caller::new(
+            strongroom_policy::PrincipalInfo::from_arn(&principal_arn),
+        );
+        match &kind {
+            CallerKind::Root => policy.insert("aws:userid", [account.as_str()]),
+            CallerKind::Session {
+                role_id,
+                session_name,
+                ..
+            } => policy.insert("aws:userid", [format!("{role_id}:{session_name}")]),
+            CallerKind::User { .. } => {}
+        }
+        Self {
+            account,
+            principal_arn,
+            access_key_id,
+            kind,
+            policy: Arc::new(policy),
+        }
+    }
+
+    /// Whether the caller is its account's root user.
+    pub fn is_root(&self) -> bool {
+        self.kind == CallerKind::Root
+    }
 }
 
 /// The dev-mode credentials of the account root, to print for the user.
@@ -63,17 +131,64 @@ impl Service {
                 tracing::error!(access_key_id = %ak.id, "stored secret does not unwrap under the root key");
                 KmsError::Internal
             })?;
+        let (kind, session) = match &ak.owner {
+            AccessKeyOwner::Root => (CallerKind::Root, None),
+            AccessKeyOwner::User(name) => (CallerKind::User { name: name.clone() }, None),
+            AccessKeyOwner::Session(s) => (
+                CallerKind::Session {
+                    role_name: s.role_name.clone(),
+                    role_id: s.role_id.clone(),
+                    session_name: s.session_name.clone(),
+                },
+                Some(SessionCheck {
+                    token_digest: s.token_digest.clone(),
+                    expires_at: s.expires_at,
+                }),
+            ),
+        };
+        let created_at = self.identity_created_at(&ak).await?;
+        let mut caller = crate::Caller::new(
+            ak.account.clone(),
+            ak.principal_arn.clone(),
+            ak.id.clone(),
+            kind,
+        );
+        if let Some(at) = created_at {
+            Arc::make_mut(&mut caller.policy).set_identity_created_at(at);
+        }
         let cred = Arc::new(CachedCredential {
-            caller: crate::Caller {
-                account: ak.account.clone(),
-                principal_arn: ak.principal_arn.clone(),
-                access_key_id: ak.id.clone(),
-            },
+            caller,
             secret,
             active: ak.status == AccessKeyStatus::Active,
+            session,
         });
         caches.insert_credential(seen, ak.id, Arc::clone(&cred));
         Ok(Some(cred))
+    }
+
+    /// When the user or role behind an access key was created, which decides whether a policy
+    /// naming it names this identity (see `strongroom_policy::Policy::set_saved_at`). A user
+    /// or role that no longer exists, or a session whose role was replaced by another of the
+    /// same name, is newer than every policy: no policy names it. `None` for the root.
+    async fn identity_created_at(&self, ak: &AccessKey) -> Result<Option<i64>, KmsError> {
+        let account = ak.account.clone();
+        let created = match &ak.owner {
+            AccessKeyOwner::Root => return Ok(None),
+            AccessKeyOwner::User(name) => {
+                let name = name.clone();
+                self.store_call("GetUser", move |s| s.get_user(&account, &name))
+                    .await?
+                    .map(|u| u.value.created_at.0)
+            }
+            AccessKeyOwner::Session(session) => {
+                let (name, id) = (session.role_name.clone(), session.role_id.clone());
+                self.store_call("GetRole", move |s| s.get_role(&account, &name))
+                    .await?
+                    .filter(|r| r.value.id == id)
+                    .map(|r| r.value.created_at.0)
+            }
+        };
+        Ok(Some(created.unwrap_or(i64::MAX)))
     }
 
     /// Makes sure `account` exists with a root access key and returns that key.
@@ -112,7 +227,7 @@ impl Service {
                 secret_access_key: secret,
             });
         }
-        let id = self.generate_access_key_id()?;
+        let id = self.generate_access_key_id("AKIA")?;
         let secret = self.generate_secret()?;
         self.put_root_access_key(account, &id, secret.expose())
             .await?;
@@ -120,6 +235,56 @@ impl Service {
             access_key_id: id,
             secret_access_key: secret,
         })
+    }
+
+    /// Wraps the secret of access key `id` under the root key, for storage.
+    pub(crate) fn wrap_secret(&self, id: &str, secret: &[u8]) -> Result<Vec<u8>, KmsError> {
+        self.inner
+            .root
+            .wrap(self.inner.rng.as_ref(), &access_key_aad(id), secret)
+            .map_err(|_| KmsError::Internal)
+    }
+
+    /// Creates a new account (`account`, or a random 12-digit id) with a root access key, and
+    /// returns the key: the operator's way to add accounts (`strongroom admin create-account`).
+    /// An existing account is refused.
+    pub async fn create_account(
+        &self,
+        account: Option<AccountId>,
+    ) -> Result<(AccountId, DevCredentials), KmsError> {
+        let account = match account {
+            Some(a) => a,
+            None => {
+                let digits: [u8; 12] = self.random()?;
+                let id: String = digits.iter().map(|d| char::from(b'0' + d % 10)).collect();
+                AccountId::parse(&id).ok_or(KmsError::Internal)?
+            }
+        };
+        let mut txn = Transaction::new();
+        txn.push(Write::AddAccount(Account {
+            id: account.clone(),
+            created_at: self.clock().now(),
+        }));
+        match self.store_raw(move |s| s.commit(txn)).await {
+            Ok(()) => {}
+            Err(strongroom_store::StoreError::Conflict) => {
+                return Err(KmsError::AlreadyExists(format!(
+                    "Account {account} already exists."
+                )));
+            }
+            Err(e) => return Err(crate::store_call::map_store_error("CreateAccount", e)),
+        }
+        let id = self.generate_access_key_id("AKIA")?;
+        let secret = self.generate_secret()?;
+        self.put_root_access_key(&account, &id, secret.expose())
+            .await?;
+        Ok((
+            account,
+            DevCredentials {
+                access_key_id: id,
+                secret_access_key: secret,
+            },
+        ))
     }
 
     async fn ensure_account(&self, account: &AccountId) -> Result<(), KmsError> {
@@ -159,15 +324,12 @@ impl Service {
             Some(v) => Expect::Revision(v.revision),
             None => Expect::Absent,
         };
-        let wrapped = self
-            .inner
-            .root
-            .wrap(self.inner.rng.as_ref(), &access_key_aad(id), secret)
-            .map_err(|_| KmsError::Internal)?;
+        let wrapped = self.wrap_secret(id, secret)?;
         let record = AccessKey {
             id: id.to_owned(),
             account: account.clone(),
             principal_arn: format!("arn:{}:iam::{}:root", self.config().partition, account),
+            owner: AccessKeyOwner::Root,
             wrapped_secret: wrapped,
             status: AccessKeyStatus::Active,
             created_at: existing.map_or_else(|| self.clock().now(), |v| v.value.created_at),
@@ -183,9 +345,10 @@ impl Service {
         Ok(())
     }
 
-    fn generate_access_key_id(&self) -> Result<String, KmsError> {
+    /// A new access key id (or user/role id): `prefix` and 16 random base32 characters.
+    pub(crate) fn generate_access_key_id(&self, prefix: &str) -> Result<String, KmsError> {
         let bytes: [u8; 16] = self.random()?;
-        let mut id = String::from("AKIA");
+        let mut id = String::from(prefix);
         id.extend(
             bytes
                 .iter()
@@ -194,7 +357,8 @@ impl Service {
         Ok(id)
     }
 
-    fn generate_secret(&self) -> Result<SecretBytes, KmsError> {
+    /// A new 40-character secret access key.
+    pub(crate) fn generate_secret(&self) -> Result<SecretBytes, KmsError> {
         let bytes: [u8; 40] = self.random()?;
         let secret = bytes
             .iter()

@@ -9,16 +9,18 @@
 //! in-memory caches (see [`cache`]) and makes no store round trip once a key is warm.
 #![forbid(unsafe_code)]
 
+mod authz;
 pub mod cache;
 mod identity;
 pub mod managed;
 pub mod ops;
 mod resolve;
 pub mod scheduler;
+pub mod simulate;
 mod store_call;
 pub mod usage;
 
-pub use identity::{Caller, DevCredentials};
+pub use identity::{Caller, CallerKind, DevCredentials};
 pub use strongroom_core::KmsError;
 
 use std::sync::Arc;
@@ -52,6 +54,8 @@ pub struct RequestContext {
     pub scope: Scope,
     /// The front end's id of this request (recorded with key usage, and later audit events).
     pub request_id: std::sync::Arc<str>,
+    /// The address the request came from (`aws:SourceIp`), when the front end knows it.
+    pub source_ip: Option<std::net::IpAddr>,
 }
 
 impl RequestContext {
@@ -71,6 +75,7 @@ impl RequestContext {
             caller,
             scope,
             request_id,
+            source_ip: None,
         }
     }
 

@@ -95,6 +95,7 @@ impl Service {
             on_demand_rotations: 0,
             deletion: None,
             imported: Vec::new(),
+            policy_updated_at: now,
         };
         let alias = Alias {
             account: ctx.account().clone(),

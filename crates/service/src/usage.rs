@@ -7,6 +7,7 @@
 //! use. A crash loses at most one flush interval of usage data, which AWS too documents as
 //! eventually consistent.
 
+use crate::authz::Access;
 use crate::{RequestContext, Service};
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -119,7 +120,8 @@ impl Service {
         ctx: &RequestContext,
         r: &KeyRef,
     ) -> Result<LastUsage, KmsError> {
-        let key = self.resolve(ctx, r).await?;
+        let access = Access::new(Operation::GetKeyLastUsage);
+        let key = self.resolve(ctx, r, &access).await?;
         let id = key.key.id;
         let stored = self
             .store_call("GetKeyUsage", move |s| s.get_key_usage(&id))

@@ -340,7 +340,7 @@ async fn policies_are_validated_and_defaulted() {
         "arn:aws:iam::111122223333:root"
     );
     assert!(matches!(
-        svc.put_key_policy(&c, &r, None, "{}".into()).await,
+        svc.put_key_policy(&c, &r, None, "{}".into(), false).await,
         Err(KmsError::MalformedPolicyDocument(_))
     ));
     assert!(matches!(
@@ -348,7 +348,7 @@ async fn policies_are_validated_and_defaulted() {
         Err(KmsError::NotFound(_))
     ));
     let new = p.replace("Enable IAM User Permissions", "Root");
-    svc.put_key_policy(&c, &r, Some("default"), new.clone())
+    svc.put_key_policy(&c, &r, Some("default"), new.clone(), false)
         .await
         .unwrap();
     assert_eq!(svc.get_key_policy(&c, &r, None).await.unwrap(), new);

@@ -3,7 +3,8 @@
 //!
 //! # Model
 //! The store keeps aggregates, each under its own revision: keys (metadata, tags and policy as
-//! one record), aliases, accounts and access keys, plus insert-only key material versions.
+//! one record), aliases, accounts, access keys, IAM users and roles (with their tags and inline
+//! policies), plus insert-only key material versions and grants.
 //! Reads return a [`Versioned`] value; writes are collected in a [`Transaction`] whose every
 //! write states what it expects to find ([`Expect`]). [`Store::commit`] applies all writes
 //! atomically or none, and answers [`StoreError::Conflict`] if any expectation failed, so
@@ -20,7 +21,8 @@ pub mod conformance;
 pub mod sqlite;
 
 use strongroom_core::alias::Alias;
-use strongroom_core::identity::{AccessKey, Account};
+use strongroom_core::grant::Grant;
+use strongroom_core::identity::{AccessKey, Account, Role, User};
 use strongroom_core::ids::{AccountId, AliasName, KeyId, Region};
 use strongroom_core::key::{Key, KeyVersion};
 use strongroom_core::operation::Operation;
@@ -70,8 +72,8 @@ pub enum Write {
         /// The version.
         version: u32,
     },
-    /// Destroy a key: the key record, its tags, every material version, and every alias that
-    /// points at it. The key must be at `revision`.
+    /// Destroy a key: the key record, its tags, every material version, every grant, and every
+    /// alias that points at it. The key must be at `revision`.
     DeleteKey {
         /// The key.
         id: KeyId,
@@ -104,6 +106,58 @@ pub enum Write {
         access_key: AccessKey,
         /// What must be there now.
         expect: Expect,
+    },
+    /// Delete an access key.
+    DeleteAccessKey {
+        /// Its id.
+        id: String,
+        /// The revision that must be there now.
+        revision: u64,
+    },
+    /// Create or update an IAM user (its tags and inline policies are part of the record).
+    /// Names are unique per account case-insensitively: creating `alice` when `Alice` exists
+    /// is a conflict.
+    PutUser {
+        /// The new record.
+        user: User,
+        /// What must be there now.
+        expect: Expect,
+    },
+    /// Delete an IAM user.
+    DeleteUser {
+        /// Its account.
+        account: AccountId,
+        /// Its name (as stored).
+        name: String,
+        /// The revision that must be there now.
+        revision: u64,
+    },
+    /// Create or update an IAM role (same rules as users).
+    PutRole {
+        /// The new record.
+        role: Role,
+        /// What must be there now.
+        expect: Expect,
+    },
+    /// Delete an IAM role.
+    DeleteRole {
+        /// Its account.
+        account: AccountId,
+        /// Its name (as stored).
+        name: String,
+        /// The revision that must be there now.
+        revision: u64,
+    },
+    /// Create a grant. Grants never change; a grant id already used on the key is a conflict,
+    /// and so is a key that does not exist.
+    AddGrant(Grant),
+    /// Delete a grant (RetireGrant, RevokeGrant). A grant that does not exist is a conflict,
+    /// so that of two concurrent retirements exactly one succeeds.
+    DeleteGrant {
+        /// The key.
+        key_id: KeyId,
+        /// The grant id.
+        grant_id: String,
     },
 }
 
@@ -246,6 +300,79 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
     /// One access key by its public id.
     fn get_access_key(&self, id: &str) -> Result<Option<Versioned<AccessKey>>, StoreError>;
+
+    /// Every access key of a user (`Some(name)`) or of the account root (`None`), ordered by
+    /// id. Session credentials are never listed.
+    fn list_access_keys(
+        &self,
+        account: &AccountId,
+        user: Option<&str>,
+    ) -> Result<Vec<Versioned<AccessKey>>, StoreError>;
+
+    /// Session credentials (in any account) that expired at or before `now`, oldest first: the
+    /// scheduler deletes them.
+    fn list_expired_sessions(
+        &self,
+        now: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError>;
+
+    /// One user by name, matched case-insensitively.
+    fn get_user(
+        &self,
+        account: &AccountId,
+        name: &str,
+    ) -> Result<Option<Versioned<User>>, StoreError>;
+
+    /// Users of an account whose path starts with `path_prefix`, ordered by name (byte order),
+    /// starting after `after`.
+    fn list_users(
+        &self,
+        account: &AccountId,
+        path_prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<User>, StoreError>;
+
+    /// One role by name, matched case-insensitively.
+    fn get_role(
+        &self,
+        account: &AccountId,
+        name: &str,
+    ) -> Result<Option<Versioned<Role>>, StoreError>;
+
+    /// Roles of an account whose path starts with `path_prefix`, ordered by name, starting
+    /// after `after`.
+    fn list_roles(
+        &self,
+        account: &AccountId,
+        path_prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Role>, StoreError>;
+
+    /// One grant of a key.
+    fn get_grant(&self, key_id: &KeyId, grant_id: &str) -> Result<Option<Grant>, StoreError>;
+
+    /// Grants of a key ordered by grant id, starting after `after`.
+    fn list_grants(
+        &self,
+        key_id: &KeyId,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Grant>, StoreError>;
+
+    /// How many grants a key has.
+    fn count_grants(&self, key_id: &KeyId) -> Result<usize, StoreError>;
+
+    /// Grants (on keys of any account) whose retiring principal is exactly `principal`,
+    /// ordered by (key id, grant id), starting after `after`.
+    fn list_retirable_grants(
+        &self,
+        principal: &str,
+        after: Option<(&KeyId, &str)>,
+        limit: usize,
+    ) -> Result<Vec<Grant>, StoreError>;
 
     /// Applies every write of `txn` atomically and durably, or none of them.
     fn commit(&self, txn: Transaction) -> Result<(), StoreError>;

@@ -91,6 +91,7 @@ fn crash_transaction(n: u64) -> Result<(KeyId, Transaction), Failure> {
         current_version: 1,
         tags: [("n".to_owned(), n.to_string())].into(),
         policy: "{}".to_owned(),
+        policy_updated_at: Timestamp(1_700_000_000_000),
         rotation: None,
         on_demand_rotations: 0,
         deletion: None,

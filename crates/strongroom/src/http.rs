@@ -22,8 +22,8 @@ pub(crate) struct ClockControl {
     pub(crate) service: Service,
 }
 
-/// The router serving the AWS KMS API on `POST /` and health on `GET /healthz`, plus the
-/// clock control when the dev server was started with it.
+/// The router serving the AWS APIs (KMS, IAM, STS) on `POST /` and health on `GET /healthz`,
+/// plus the clock control when the dev server was started with it.
 pub(crate) fn router(api: AwsApi, control: Option<ClockControl>) -> Router {
     let mut r = Router::new().route("/healthz", get(healthz));
     if let Some(c) = control {
@@ -74,6 +74,11 @@ async fn healthz() -> &'static str {
 }
 
 async fn kms(State(api): State<AwsApi>, request: axum::extract::Request) -> Response {
+    // Present when served with connect info (the binary); absent in router-only tests.
+    let peer = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|axum::extract::ConnectInfo(a)| a.ip());
     // Taking the request whole (rather than the HeaderMap extractor, which clones every
     // header) keeps the hot path to one header vector per request.
     let (parts, body) = request.into_parts();
@@ -93,11 +98,11 @@ async fn kms(State(api): State<AwsApi>, request: axum::extract::Request) -> Resp
         headers: &pairs,
         body: &body,
     };
-    let resp = api.handle(&req).await;
+    let resp = api.handle_from(&req, peer).await;
     let status = StatusCode::from_u16(resp.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut out = (status, resp.body).into_response();
     let h = out.headers_mut();
-    h.insert("content-type", HeaderValue::from_static(CONTENT_TYPE));
+    h.insert("content-type", HeaderValue::from_static(resp.content_type));
     if let Ok(v) = HeaderValue::from_str(&resp.request_id) {
         h.insert("x-amzn-requestid", v);
     }

@@ -1,9 +1,13 @@
-//! The `strongroom` binary: `serve` runs the server, `bench` drives load against one.
+//! The `strongroom` binary: `serve` runs the server, `admin` manages accounts on a data
+//! directory, `policy simulate` explains access decisions, `bench` drives load against a
+//! server.
 #![forbid(unsafe_code)]
 
+mod admin;
 mod bench;
 mod dev;
 mod http;
+mod policy_cli;
 mod serve;
 
 use clap::{Parser, Subcommand};
@@ -26,6 +30,10 @@ struct Cli {
 enum Command {
     /// Run the server.
     Serve(serve::ServeArgs),
+    /// Operator commands on a data directory (create accounts).
+    Admin(admin::AdminArgs),
+    /// Ask a running server how it decides a request (the policy simulator).
+    Policy(policy_cli::PolicyArgs),
     /// Drive signed load against a running server (or a bare HTTP baseline) and report
     /// requests/s and latency percentiles.
     Bench(bench::BenchArgs),
@@ -34,11 +42,13 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Serve(args) => serve::run(args),
-        Command::Bench(args) => bench::run(args),
+        Command::Serve(args) => serve::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Bench(args) => bench::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Admin(args) => admin::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Policy(args) => policy_cli::run(args),
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("strongroom: {e:#}");
             ExitCode::FAILURE

@@ -128,9 +128,13 @@ async fn serve_dev(args: ServeArgs) -> Result<(), BoxError> {
             auth_clock: Arc::new(SystemClock),
         },
     );
-    axum::serve(listener, crate::http::router(api, control))
-        .with_graceful_shutdown(crate::http::shutdown_signal())
-        .await?;
+    axum::serve(
+        listener,
+        crate::http::router(api, control)
+            .into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(crate::http::shutdown_signal())
+    .await?;
     scheduler.abort();
     usage_flusher.abort();
     // The last usage notes of the run; a crash would lose at most one interval of them.

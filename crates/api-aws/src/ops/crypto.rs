@@ -83,7 +83,7 @@ pub(crate) async fn encrypt(c: Call<'_>) -> Result<Vec<u8>, ApiError> {
     let i: EncryptIn = parse_body(c.body)?;
     let r = key_ref(&i.key_id, "keyId")?;
     let plaintext = blob("plaintext", required(&i.plaintext, "plaintext")?, 1, 4096)?;
-    grant_tokens(&i.grant_tokens)?;
+    grant_tokens(c.svc, &i.grant_tokens)?;
     let alg = algorithm("encryptionAlgorithm", &i.encryption_algorithm)?;
     let ctx = context(i.encryption_context);
     let out = c
@@ -135,7 +135,7 @@ pub(crate) async fn decrypt(c: Call<'_>) -> Result<Vec<u8>, ApiError> {
         MAX_CIPHERTEXT,
     )?;
     let r = opt_key_ref(&i.key_id, "keyId")?;
-    grant_tokens(&i.grant_tokens)?;
+    grant_tokens(c.svc, &i.grant_tokens)?;
     let alg = algorithm("encryptionAlgorithm", &i.encryption_algorithm)?;
     unsupported_recipient(&i.recipient)?;
     dry_run_modifiers(&i.dry_run_modifiers)?;
@@ -199,7 +199,7 @@ pub(crate) async fn re_encrypt(c: Call<'_>) -> Result<Vec<u8>, ApiError> {
         "destinationEncryptionAlgorithm",
         &i.destination_encryption_algorithm,
     )?;
-    grant_tokens(&i.grant_tokens)?;
+    grant_tokens(c.svc, &i.grant_tokens)?;
     dry_run_modifiers(&i.dry_run_modifiers)?;
     let src_ctx = context(i.source_encryption_context);
     let dst_ctx = context(i.destination_encryption_context);
@@ -277,7 +277,7 @@ async fn data_key(c: Call<'_>, with_plaintext: bool) -> Result<Vec<u8>, ApiError
     let i: DataKeyIn = parse_body(c.body)?;
     let r = key_ref(&i.key_id, "keyId")?;
     let length = data_key_length(&i)?;
-    grant_tokens(&i.grant_tokens)?;
+    grant_tokens(c.svc, &i.grant_tokens)?;
     unsupported_recipient(&i.recipient)?;
     let ctx = context(i.encryption_context);
     let dry = i.dry_run.unwrap_or(false);
@@ -326,7 +326,10 @@ pub(crate) async fn generate_random(c: Call<'_>) -> Result<Vec<u8>, ApiError> {
         .into());
     }
     unsupported_recipient(&i.recipient)?;
-    let bytes = c.svc.generate_random(usize::try_from(n).unwrap_or(0))?;
+    let bytes = c
+        .svc
+        .generate_random(c.ctx, usize::try_from(n).unwrap_or(0))
+        .await?;
     json(&RandomOut {
         plaintext: b64(bytes.expose()),
     })

@@ -168,7 +168,6 @@ pub(crate) async fn create_key(c: Call<'_>) -> Result<Vec<u8>, ApiError> {
         )
         .into());
     }
-    let _ = i.bypass_policy_lockout_safety_check;
     let input = CreateKeyInput {
         description,
         spec: spec.or(cmk_spec),
@@ -178,6 +177,7 @@ pub(crate) async fn create_key(c: Call<'_>) -> Result<Vec<u8>, ApiError> {
         tags: tag_list(&i.tags)?,
         multi_region: i.multi_region.unwrap_or(false),
         custom_key_store: i.custom_key_store_id.is_some() || i.xks_key_id.is_some(),
+        bypass_policy_lockout_safety_check: i.bypass_policy_lockout_safety_check.unwrap_or(false),
     };
     let key = c.svc.create_key(c.ctx, input).await?;
     json(&KeyMetadataOut {
@@ -195,7 +195,7 @@ struct KeyIdIn {
 pub(crate) async fn describe_key(c: Call<'_>) -> Result<Vec<u8>, ApiError> {
     let i: KeyIdIn = parse_body(c.body)?;
     let r = key_ref(&i.key_id, "keyId")?;
-    grant_tokens(&i.grant_tokens)?;
+    grant_tokens(c.svc, &i.grant_tokens)?;
     let key = c.svc.describe_key(c.ctx, &r).await?;
     json(&KeyMetadataOut {
         key_metadata: KeyMetadata::of(&key),

@@ -3,10 +3,12 @@
 
 pub(crate) mod aliases;
 pub(crate) mod crypto;
+pub(crate) mod grants;
 pub(crate) mod import;
 pub(crate) mod keys;
 pub(crate) mod lifecycle;
 pub(crate) mod policy;
+pub(crate) mod simulate;
 pub(crate) mod tags;
 
 use crate::error::ApiError;
@@ -53,13 +55,15 @@ pub(crate) fn context(v: Option<BTreeMap<String, String>>) -> EncryptionContext 
     EncryptionContext::new(v.unwrap_or_default())
 }
 
-/// GrantTokens: 0–10 tokens of 1–8192 characters. Accepted for compatibility; grants come later.
-pub(crate) fn grant_tokens(v: &Option<Vec<String>>) -> Result<(), ApiError> {
+/// GrantTokens: 0–10 tokens of 1–8192 characters, each one this service issued
+/// (`InvalidGrantTokenException` otherwise).
+pub(crate) fn grant_tokens(svc: &Service, v: &Option<Vec<String>>) -> Result<(), ApiError> {
     if let Some(tokens) = v {
         list_len("grantTokens", tokens.len(), 0, 10)?;
         for (i, t) in tokens.iter().enumerate() {
             str_len(&format!("grantTokens.{}.member", i + 1), t, 1, 8192)?;
         }
+        svc.check_grant_tokens(tokens)?;
     }
     Ok(())
 }

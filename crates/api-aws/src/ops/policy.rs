@@ -56,8 +56,10 @@ pub(crate) async fn put_key_policy(c: Call<'_>) -> Result<Vec<u8>, ApiError> {
     let r = key_ref(&i.key_id, "keyId")?;
     let name = policy_name(&i.policy_name)?;
     let policy = policy_text(&i.policy, true)?.unwrap_or_default().to_owned();
-    let _ = i.bypass_policy_lockout_safety_check;
-    c.svc.put_key_policy(c.ctx, &r, name, policy).await?;
+    let bypass = i.bypass_policy_lockout_safety_check.unwrap_or(false);
+    c.svc
+        .put_key_policy(c.ctx, &r, name, policy, bypass)
+        .await?;
     Ok(empty())
 }
 

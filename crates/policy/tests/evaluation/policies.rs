@@ -204,6 +204,26 @@ fn statements(name: &str) -> String {
           {"Sid": "V6", "Effect": "Allow", "Principal": "*", "Action": "kms:Verify", "Resource": "*",
            "Condition": {"IpAddress": {"aws:SourceIp": "2001:db8:1234::/48"}}}"#
         }
+        "alice-only" => {
+            r#"
+          {"Sid": "AliceUse", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:user/Alice"},
+           "Action": ["kms:Encrypt", "kms:Decrypt"], "Resource": "*"}"#
+        }
+        // kms:CallerAccount lets the identities of listed accounts in, each through its own IAM policies
+        // when it is not the key's account.
+        "caller-account" => {
+            r#"
+          {"Sid": "AllowCallerAccounts", "Effect": "Allow", "Principal": {"AWS": "*"},
+           "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"],
+           "Resource": "*",
+           "Condition": {"StringEquals": {"kms:CallerAccount": ["111122223333", "444455556666"]}}}"#
+        }
+        "expiring" => {
+            r#"
+          {"Sid": "Enable IAM policies", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:root"}, "Action": "kms:*", "Resource": "*"},
+          {"Sid": "KeyExpired", "Effect": "Deny", "Principal": "*", "Action": "kms:*", "Resource": "*",
+           "Condition": {"DateGreaterThan": {"aws:CurrentTime": "2030-01-01T00:00:00Z"}}}"#
+        }
         other => panic!("no policy named {other}"),
     };
     if name == "console" {

@@ -1,11 +1,13 @@
 //! Aliases: CreateAlias, UpdateAlias, DeleteAlias, ListAliases.
 
 use super::{Page, decode_marker, page};
+use crate::authz::Access;
 use crate::resolve::alias_cache_key;
 use crate::{RequestContext, Service};
 use strongroom_core::KmsError;
 use strongroom_core::alias::Alias;
 use strongroom_core::ids::{AliasName, KeyId, KeyRef};
+use strongroom_core::operation::Operation;
 use strongroom_store::{Expect, Transaction, Write};
 
 /// Parses an alias name a customer may create or change: not in `alias/aws/`.
@@ -22,10 +24,13 @@ fn customer_alias(name: &str) -> Result<AliasName, KmsError> {
 impl Service {
     /// Resolves an alias target, which must name a key, not another alias, and must be in a
     /// state that allows management.
+    /// Resolves the key an alias is to point at, authorizing `op` on it (the key policy's
+    /// half of CreateAlias and UpdateAlias).
     async fn alias_target_key(
         &self,
         ctx: &RequestContext,
         target: &KeyRef,
+        op: Operation,
     ) -> Result<KeyId, KmsError> {
         if target.is_alias() {
             return Err(KmsError::Validation(
@@ -33,7 +38,7 @@ impl Service {
                     .to_owned(),
             ));
         }
-        let key = self.resolve(ctx, target).await?;
+        let key = self.resolve(ctx, target, &Access::new(op)).await?;
         key.key.check_customer_managed()?;
         key.key.state.check_manageable(&key.key.arn)?;
         Ok(key.key.id)
@@ -47,7 +52,11 @@ impl Service {
         target: &KeyRef,
     ) -> Result<(), KmsError> {
         let name = customer_alias(name)?;
-        let target = self.alias_target_key(ctx, target).await?;
+        self.authorize_alias(ctx, Operation::CreateAlias, &name)
+            .await?;
+        let target = self
+            .alias_target_key(ctx, target, Operation::CreateAlias)
+            .await?;
         let now = self.clock().now();
         let alias = Alias {
             account: ctx.account().clone(),
@@ -85,8 +94,19 @@ impl Service {
         target: &KeyRef,
     ) -> Result<(), KmsError> {
         let name = customer_alias(name)?;
-        let target = self.alias_target_key(ctx, target).await?;
+        self.authorize_alias(ctx, Operation::UpdateAlias, &name)
+            .await?;
         let current = self.get_alias_record(ctx, &name).await?;
+        // The caller needs kms:UpdateAlias on both keys, the current one and the new one.
+        self.resolve(
+            ctx,
+            &KeyRef::Id(current.value.target),
+            &Access::new(Operation::UpdateAlias),
+        )
+        .await?;
+        let target = self
+            .alias_target_key(ctx, target, Operation::UpdateAlias)
+            .await?;
         let mut alias = current.value;
         alias.target = target;
         alias.updated_at = self.clock().now();
@@ -106,7 +126,15 @@ impl Service {
     /// DeleteAlias.
     pub async fn delete_alias(&self, ctx: &RequestContext, name: &str) -> Result<(), KmsError> {
         let name = customer_alias(name)?;
+        self.authorize_alias(ctx, Operation::DeleteAlias, &name)
+            .await?;
         let current = self.get_alias_record(ctx, &name).await?;
+        self.resolve(
+            ctx,
+            &KeyRef::Id(current.value.target),
+            &Access::new(Operation::DeleteAlias),
+        )
+        .await?;
         let mut txn = Transaction::new();
         txn.push(Write::DeleteAlias {
             account: ctx.account().clone(),
@@ -120,6 +148,18 @@ impl Service {
             .cache
             .invalidate_alias(&alias_cache_key(&ctx.scope, &name));
         Ok(())
+    }
+
+    /// The identity-policy half of an alias operation: the caller needs the permission on
+    /// the alias itself (`arn:…:alias/NAME`).
+    async fn authorize_alias(
+        &self,
+        ctx: &RequestContext,
+        op: Operation,
+        name: &AliasName,
+    ) -> Result<(), KmsError> {
+        self.authorize_account(ctx, op.action(), &ctx.scope.alias_arn(name))
+            .await
     }
 
     async fn get_alias_record(
@@ -140,13 +180,19 @@ impl Service {
         limit: usize,
         marker: Option<&str>,
     ) -> Result<Page<Alias>, KmsError> {
+        self.authorize_account(ctx, Operation::ListAliases.action(), "*")
+            .await?;
         let target = match key {
             Some(r) if r.is_alias() => {
                 return Err(KmsError::InvalidArn(
                     "KeyId must be a key ID or key ARN, not an alias.".to_owned(),
                 ));
             }
-            Some(r) => Some(self.resolve(ctx, r).await?.key.id),
+            // The key's own policy is not consulted: ListAliases is an IAM-only permission.
+            Some(r) => {
+                let (id, account) = self.locate(ctx, r, false).await?;
+                Some(self.load_key(ctx, &id, Some(&account)).await?.key.id)
+            }
             None => None,
         };
         let after = marker

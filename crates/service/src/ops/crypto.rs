@@ -1,12 +1,14 @@
 //! Cryptographic operations: Encrypt, Decrypt, ReEncrypt, GenerateDataKey(+WithoutPlaintext),
 //! GenerateRandom. These are the hot path: a warm key is used straight from the cache.
 
+use crate::authz::Access;
 use crate::cache::CachedKey;
 use crate::{RequestContext, Service};
 use std::sync::Arc;
 use strongroom_core::KmsError;
 use strongroom_core::ciphertext::{self, HEADER_LEN, Header, OVERHEAD};
 use strongroom_core::context::EncryptionContext;
+use strongroom_core::grant::GrantOperation;
 use strongroom_core::ids::{KeyId, KeyRef};
 use strongroom_core::key::{DataKeySpec, EncryptionAlgorithm, KeySpec, KeyUsage};
 use strongroom_core::operation::Operation;
@@ -172,16 +174,19 @@ impl Service {
     }
 
     /// Resolves, checks and encrypts: the part Encrypt, GenerateDataKey and ReEncrypt share.
+    #[allow(clippy::too_many_arguments)] // reason: the shared members of three operations
     async fn seal_for(
         &self,
         ctx: &RequestContext,
         key: &KeyRef,
+        access: Access<'_>,
         algorithm: Option<EncryptionAlgorithm>,
         dry_run: bool,
         plaintext: &[u8],
         context: &EncryptionContext,
     ) -> Result<Sealed, KmsError> {
-        let key = self.resolve(ctx, key).await?;
+        let access = access.context(context).algorithm(algorithm);
+        let key = self.resolve(ctx, key, &access).await?;
         key.key.state.check_usable(&key.key.arn)?;
         check_encryption_key(&key, algorithm)?;
         if dry_run {
@@ -202,11 +207,12 @@ impl Service {
         ctx: &RequestContext,
         blob: &[u8],
         p: OpenParams<'_>,
+        access: Access<'_>,
     ) -> Result<(Arc<CachedKey>, u32, SecretBytes), KmsError> {
         let parsed = ciphertext::parse(blob)?;
         let blob_key = parsed.header.key_id;
         if let Some(r) = p.key
-            && self.resolve_id(ctx, r).await? != blob_key
+            && self.locate(ctx, r, true).await?.0 != blob_key
         {
             return Err(KmsError::IncorrectKey(
                 "The key ID in the request does not identify a KMS key that can perform this \
@@ -216,10 +222,12 @@ impl Service {
         }
         // A blob naming a key that does not exist here is indistinguishable from a tampered
         // one, and saying "not found" would reveal which key ids exist elsewhere.
-        let key = match self.load_key(ctx, &blob_key).await {
+        let key = match self.load_key(ctx, &blob_key, None).await {
             Err(KmsError::NotFound(_)) => return Err(KmsError::invalid_ciphertext()),
             other => other?,
         };
+        let access = access.context(p.context).algorithm(p.algorithm);
+        self.authorize_key(ctx, &key, &access, None).await?;
         key.key.state.check_usable(&key.key.arn)?;
         check_encryption_key(&key, p.algorithm)?;
         let material = key
@@ -243,8 +251,9 @@ impl Service {
         algorithm: Option<EncryptionAlgorithm>,
         dry_run: bool,
     ) -> Result<Sealed, KmsError> {
+        let access = Access::new(Operation::Encrypt);
         let sealed = self
-            .seal_for(ctx, key, algorithm, dry_run, plaintext, context)
+            .seal_for(ctx, key, access, algorithm, dry_run, plaintext, context)
             .await?;
         self.note_usage(ctx, sealed.key_id, Operation::Encrypt);
         Ok(sealed)
@@ -258,7 +267,8 @@ impl Service {
         p: OpenParams<'_>,
         dry_run: bool,
     ) -> Result<Opened, KmsError> {
-        let (key, version, plaintext) = self.open(ctx, blob, p).await?;
+        let access = Access::new(Operation::Decrypt);
+        let (key, version, plaintext) = self.open(ctx, blob, p, access).await?;
         if dry_run {
             return Err(KmsError::DryRun);
         }
@@ -283,11 +293,20 @@ impl Service {
         destination_algorithm: Option<EncryptionAlgorithm>,
         dry_run: bool,
     ) -> Result<ReSealed, KmsError> {
-        let (src, src_version, plaintext) = self.open(ctx, blob, source).await?;
+        // kms:ReEncryptOnSameKey, for both halves' conditions.
+        let destination_id = self.locate(ctx, destination, true).await?.0;
+        let same_key = ciphertext::parse(blob)?.header.key_id == destination_id;
+        let half = |action, grant| {
+            Access::action(Operation::ReEncrypt, action, Some(grant))
+                .key("kms:ReEncryptOnSameKey", vec![same_key.to_string()])
+        };
+        let from = half("kms:ReEncryptFrom", GrantOperation::ReEncryptFrom);
+        let (src, src_version, plaintext) = self.open(ctx, blob, source, from).await?;
         let sealed = self
             .seal_for(
                 ctx,
                 destination,
+                half("kms:ReEncryptTo", GrantOperation::ReEncryptTo),
                 destination_algorithm,
                 dry_run,
                 plaintext.expose(),
@@ -315,15 +334,23 @@ impl Service {
         with_plaintext: bool,
         dry_run: bool,
     ) -> Result<DataKey, KmsError> {
-        let data_key = self.random_bytes(length.len())?;
-        let sealed = self
-            .seal_for(ctx, key, None, dry_run, data_key.expose(), context)
-            .await?;
         let op = if with_plaintext {
             Operation::GenerateDataKey
         } else {
             Operation::GenerateDataKeyWithoutPlaintext
         };
+        let data_key = self.random_bytes(length.len())?;
+        let sealed = self
+            .seal_for(
+                ctx,
+                key,
+                Access::new(op),
+                None,
+                dry_run,
+                data_key.expose(),
+                context,
+            )
+            .await?;
         self.note_usage(ctx, sealed.key_id, op);
         Ok(DataKey {
             ciphertext: sealed.ciphertext,
@@ -334,8 +361,15 @@ impl Service {
         })
     }
 
-    /// GenerateRandom: `n` random bytes (1–1024, checked at the edge).
-    pub fn generate_random(&self, n: usize) -> Result<SecretBytes, KmsError> {
+    /// GenerateRandom: `n` random bytes (1–1024, checked at the edge). An IAM-only
+    /// permission: no key is involved.
+    pub async fn generate_random(
+        &self,
+        ctx: &RequestContext,
+        n: usize,
+    ) -> Result<SecretBytes, KmsError> {
+        self.authorize_account(ctx, Operation::GenerateRandom.action(), "*")
+            .await?;
         self.random_bytes(n)
     }
 

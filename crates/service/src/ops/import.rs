@@ -2,11 +2,13 @@
 //! DeleteImportedKeyMaterial. The rules and the import-token layout live in `core::import`;
 //! the RSA and key-wrap cryptography in `crypto::import`.
 
+use crate::authz::Access;
 use crate::{RequestContext, Service};
 use strongroom_core::KmsError;
 use strongroom_core::ids::KeyRef;
 use strongroom_core::import::{IMPORT_PARAMETERS_VALIDITY_MS, TokenHeader};
 use strongroom_core::key::{Key, WrappingAlgorithm, WrappingKeySpec, material_aad};
+use strongroom_core::operation::Operation;
 use strongroom_core::time::Timestamp;
 use strongroom_crypto::import as cimport;
 use strongroom_crypto::secret::SecretBytes;
@@ -100,7 +102,10 @@ impl Service {
         algorithm: WrappingAlgorithm,
         spec: WrappingKeySpec,
     ) -> Result<ImportParameters, KmsError> {
-        let key = self.resolve(ctx, r).await?;
+        let access = Access::new(Operation::GetParametersForImport)
+            .key("kms:WrappingAlgorithm", vec![algorithm.as_str().to_owned()])
+            .key("kms:WrappingKeySpec", vec![spec.as_str().to_owned()]);
+        let key = self.resolve(ctx, r, &access).await?;
         key.key.check_external()?;
         // Refuse now what ImportKeyMaterial would refuse for this state.
         key.key.state.import_material(&key.key.arn)?;
@@ -148,7 +153,9 @@ impl Service {
         r: &KeyRef,
         request: ImportRequest<'_>,
     ) -> Result<(Key, u32), KmsError> {
-        let key = self.resolve(ctx, r).await?;
+        let key = self
+            .resolve(ctx, r, &Access::new(Operation::ImportKeyMaterial))
+            .await?;
         // What the key itself refuses comes before anything about the token.
         key.key.check_external()?;
         key.key.state.delete_material(&key.key.arn)?;
@@ -271,7 +278,9 @@ impl Service {
         r: &KeyRef,
         material_id: Option<&str>,
     ) -> Result<(Key, u32), KmsError> {
-        let key = self.resolve(ctx, r).await?;
+        let key = self
+            .resolve(ctx, r, &Access::new(Operation::DeleteImportedKeyMaterial))
+            .await?;
         let version = match material_id {
             Some(m) => Some(material_version(&key.key, m)?),
             None => None,

@@ -2,11 +2,13 @@
 //! DisableKey.
 
 use super::{Page, decode_marker, page};
+use crate::authz::Access;
 use crate::{RequestContext, Service};
 use std::collections::BTreeMap;
 use strongroom_core::KmsError;
 use strongroom_core::ids::{KeyId, KeyRef};
 use strongroom_core::key::{Key, KeyManager, KeySpec, KeyUsage, KeyVersion, Origin, material_aad};
+use strongroom_core::operation::Operation;
 use strongroom_core::state::KeyState;
 use strongroom_store::{Expect, Transaction, Write};
 
@@ -29,6 +31,8 @@ pub struct CreateKeyInput {
     pub multi_region: bool,
     /// A custom key store was named.
     pub custom_key_store: bool,
+    /// BypassPolicyLockoutSafetyCheck: store a policy that would lock the caller out.
+    pub bypass_policy_lockout_safety_check: bool,
 }
 
 /// One entry of ListKeys.
@@ -50,15 +54,39 @@ impl Service {
         let spec = input.spec.unwrap_or(KeySpec::SymmetricDefault);
         let usage = input.usage.unwrap_or(KeyUsage::EncryptDecrypt);
         let origin = input.origin.unwrap_or(Origin::AwsKms);
+        let bypass = input.bypass_policy_lockout_safety_check;
+        let access = crate::ops::tags::request_tags(
+            Access::new(Operation::CreateKey)
+                .key("kms:KeySpec", vec![spec.as_str().to_owned()])
+                .key("kms:KeyUsage", vec![usage.as_str().to_owned()])
+                .key("kms:KeyOrigin", vec![origin.as_str().to_owned()])
+                .key("kms:MultiRegion", vec![input.multi_region.to_string()])
+                .key(
+                    "kms:BypassPolicyLockoutSafetyCheck",
+                    vec![bypass.to_string()],
+                ),
+            &input.tags,
+        );
+        self.authorize_account_access(ctx, &access, "*").await?;
+        if !input.tags.is_empty() {
+            // Tagging on creation also needs kms:TagResource, as in AWS.
+            self.authorize_account_access(
+                ctx,
+                &crate::ops::tags::request_tags(Access::new(Operation::TagResource), &input.tags),
+                "*",
+            )
+            .await?;
+        }
         check_supported(spec, usage, origin, &input)?;
-        let policy = match input.policy {
+        let (policy, parsed) = match input.policy {
             Some(p) => {
-                crate::ops::policy::validate(&p)?;
-                p
+                let parsed = crate::ops::policy::validate(&p)?;
+                (p, Some(parsed))
             }
-            None => {
-                strongroom_policy::default_key_policy(&ctx.scope.partition, ctx.account().as_str())
-            }
+            None => (
+                strongroom_policy::default_key_policy(&ctx.scope.partition, ctx.account().as_str()),
+                None,
+            ),
         };
         let tags = crate::ops::tags::merge_tags(BTreeMap::new(), &input.tags)?;
         let id = KeyId::from_random(self.random()?);
@@ -88,7 +116,14 @@ impl Service {
             on_demand_rotations: 0,
             deletion: None,
             imported: Vec::new(),
+            policy_updated_at: now,
         };
+        if let Some(parsed) = parsed {
+            self.check_principals_exist(ctx, &parsed).await?;
+            if !bypass {
+                self.check_lockout(ctx, &key, &parsed).await?;
+            }
+        }
         let mut txn = Transaction::new();
         txn.push(Write::PutKey {
             key: key.clone(),
@@ -133,7 +168,8 @@ impl Service {
 
     /// DescribeKey.
     pub async fn describe_key(&self, ctx: &RequestContext, r: &KeyRef) -> Result<Key, KmsError> {
-        Ok(self.resolve(ctx, r).await?.key.clone())
+        let access = Access::new(Operation::DescribeKey);
+        Ok(self.resolve(ctx, r, &access).await?.key.clone())
     }
 
     /// ListKeys: keys of the caller's account and region, by key id.
@@ -143,6 +179,8 @@ impl Service {
         limit: usize,
         marker: Option<&str>,
     ) -> Result<Page<KeyListEntry>, KmsError> {
+        self.authorize_account(ctx, Operation::ListKeys.action(), "*")
+            .await?;
         let after = marker
             .map(|m| {
                 decode_marker(m).and_then(|s| {
@@ -175,7 +213,8 @@ impl Service {
         r: &KeyRef,
         description: String,
     ) -> Result<(), KmsError> {
-        self.update_key(ctx, r, |k| {
+        let access = Access::new(Operation::UpdateKeyDescription);
+        self.update_key(ctx, r, &access, |k| {
             k.check_customer_managed()?;
             k.state.check_manageable(&k.arn)?;
             k.description.clone_from(&description);
@@ -187,7 +226,8 @@ impl Service {
 
     /// EnableKey.
     pub async fn enable_key(&self, ctx: &RequestContext, r: &KeyRef) -> Result<(), KmsError> {
-        self.update_key(ctx, r, |k| {
+        let access = Access::new(Operation::EnableKey);
+        self.update_key(ctx, r, &access, |k| {
             k.check_customer_managed()?;
             k.state = k.state.enable(&k.arn)?;
             Ok(())
@@ -198,7 +238,8 @@ impl Service {
 
     /// DisableKey.
     pub async fn disable_key(&self, ctx: &RequestContext, r: &KeyRef) -> Result<(), KmsError> {
-        self.update_key(ctx, r, |k| {
+        let access = Access::new(Operation::DisableKey);
+        self.update_key(ctx, r, &access, |k| {
             k.check_customer_managed()?;
             k.state = k.state.disable(&k.arn)?;
             Ok(())

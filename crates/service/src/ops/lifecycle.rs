@@ -3,12 +3,14 @@
 //! in `core::lifecycle`; this module reads, applies them and persists.
 
 use super::{Page, decode_marker, page};
+use crate::authz::Access;
 use crate::{RequestContext, Service};
 use strongroom_core::KmsError;
 use strongroom_core::ids::{KeyId, KeyRef};
 use strongroom_core::import::MaterialState;
 use strongroom_core::key::{Key, Origin, RotationType};
 use strongroom_core::lifecycle::{PENDING_WINDOW_DAYS, ROTATION_PERIOD_DAYS};
+use strongroom_core::operation::Operation;
 use strongroom_core::state::KeyState;
 use strongroom_core::time::Timestamp;
 use strongroom_store::Write;
@@ -63,7 +65,9 @@ impl Service {
     ) -> Result<(), KmsError> {
         let now = self.clock().now();
         let period = period_days.unwrap_or(ROTATION_PERIOD_DAYS.2);
-        self.update_key(ctx, r, |k| k.enable_rotation(now, period))
+        let access = Access::new(Operation::EnableKeyRotation)
+            .key("kms:RotationPeriodInDays", vec![period.to_string()]);
+        self.update_key(ctx, r, &access, |k| k.enable_rotation(now, period))
             .await
             .map(drop)
     }
@@ -74,7 +78,8 @@ impl Service {
         ctx: &RequestContext,
         r: &KeyRef,
     ) -> Result<(), KmsError> {
-        self.update_key(ctx, r, Key::disable_rotation)
+        let access = Access::new(Operation::DisableKeyRotation);
+        self.update_key(ctx, r, &access, Key::disable_rotation)
             .await
             .map(drop)
     }
@@ -85,7 +90,8 @@ impl Service {
         ctx: &RequestContext,
         r: &KeyRef,
     ) -> Result<RotationStatus, KmsError> {
-        let key = self.resolve(ctx, r).await?;
+        let access = Access::new(Operation::GetKeyRotationStatus);
+        let key = self.resolve(ctx, r, &access).await?;
         let k = &key.key;
         // While a key is pending deletion its rotation status is false; cancelling the deletion
         // brings the stored setting back (AWS's documented behaviour).
@@ -105,7 +111,8 @@ impl Service {
         ctx: &RequestContext,
         r: &KeyRef,
     ) -> Result<String, KmsError> {
-        let id = self.resolve_id(ctx, r).await?;
+        let access = Access::new(Operation::RotateKeyOnDemand);
+        let id = self.resolve(ctx, r, &access).await?.key.id;
         let key = self
             .rotate(&id, Some(&ctx.scope), RotationType::OnDemand)
             .await?;
@@ -151,7 +158,8 @@ impl Service {
         limit: usize,
         marker: Option<&str>,
     ) -> Result<Page<RotationEntry>, KmsError> {
-        let key = self.resolve(ctx, r).await?;
+        let access = Access::new(Operation::ListKeyRotations);
+        let key = self.resolve(ctx, r, &access).await?;
         let after = marker
             .map(|m| {
                 decode_marker(m)?
@@ -216,7 +224,15 @@ impl Service {
         }
         let now = self.clock().now();
         let key = self
-            .update_key(ctx, r, |k| k.schedule_deletion(now, window))
+            .update_key(
+                ctx,
+                r,
+                &Access::new(Operation::ScheduleKeyDeletion).key(
+                    "kms:ScheduleKeyDeletionPendingWindowInDays",
+                    vec![window.to_string()],
+                ),
+                |k| k.schedule_deletion(now, window),
+            )
             .await?;
         tracing::info!(key = %key.arn, window_days = window, "key deletion scheduled");
         Ok(key)
@@ -228,7 +244,10 @@ impl Service {
         ctx: &RequestContext,
         r: &KeyRef,
     ) -> Result<Key, KmsError> {
-        let key = self.update_key(ctx, r, Key::cancel_deletion).await?;
+        let access = Access::new(Operation::CancelKeyDeletion);
+        let key = self
+            .update_key(ctx, r, &access, Key::cancel_deletion)
+            .await?;
         tracing::info!(key = %key.arn, "key deletion cancelled");
         Ok(key)
     }

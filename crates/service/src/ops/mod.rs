@@ -3,12 +3,16 @@
 
 pub mod aliases;
 pub mod crypto;
+pub mod grants;
+pub mod iam;
 pub mod import;
 pub mod keys;
 pub mod lifecycle;
 pub mod policy;
+pub mod sts;
 pub mod tags;
 
+use crate::authz::Access;
 use crate::{RequestContext, Service};
 use strongroom_core::KmsError;
 use strongroom_core::ids::{KeyId, KeyRef, Scope};
@@ -65,19 +69,20 @@ pub(crate) fn decode_marker(m: &str) -> Result<String, KmsError> {
 }
 
 impl Service {
-    /// Reads the current key record from the store, applies `change`, and writes it back under
-    /// the revision it read, retrying when a concurrent write won. Returns the new record.
+    /// Authorizes `access` to the key `r` names, then reads the current key record from the
+    /// store, applies `change`, and writes it back under the revision it read, retrying when a concurrent write won. Returns the new record.
     /// A change that alters nothing writes nothing.
     pub(crate) async fn update_key<F>(
         &self,
         ctx: &RequestContext,
         r: &KeyRef,
+        access: &Access<'_>,
         change: F,
     ) -> Result<Key, KmsError>
     where
         F: Fn(&mut Key) -> Result<(), KmsError>,
     {
-        let id = self.resolve_id(ctx, r).await?;
+        let id = self.resolve(ctx, r, access).await?.key.id;
         self.update_key_record(&id, Some(&ctx.scope), |k| change(k).map(|()| Vec::new()))
             .await
     }

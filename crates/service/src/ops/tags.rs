@@ -1,11 +1,13 @@
 //! Tags: TagResource, UntagResource, ListResourceTags.
 
 use super::{Page, decode_marker, page};
+use crate::authz::Access;
 use crate::{RequestContext, Service};
 use std::collections::BTreeMap;
 use strongroom_core::KmsError;
 use strongroom_core::ids::KeyRef;
 use strongroom_core::key::MAX_TAGS_PER_KEY;
+use strongroom_core::operation::Operation;
 
 /// Adds `new` to `tags` (replacing values of existing keys), enforcing AWS's tag rules:
 /// no `aws:` prefix, no duplicate keys in one request, at most 50 tags per key.
@@ -33,6 +35,15 @@ pub(crate) fn merge_tags(
     Ok(tags)
 }
 
+/// Adds the tags of a request as `aws:TagKeys` and `aws:RequestTag/KEY` condition keys.
+pub(crate) fn request_tags<'a>(mut access: Access<'a>, tags: &[(String, String)]) -> Access<'a> {
+    access
+        .keys
+        .push(("aws:TagKeys", tags.iter().map(|(k, _)| k.clone()).collect()));
+    access.request_tags = tags.to_vec();
+    access
+}
+
 impl Service {
     /// TagResource.
     pub async fn tag_resource(
@@ -41,7 +52,8 @@ impl Service {
         r: &KeyRef,
         tags: Vec<(String, String)>,
     ) -> Result<(), KmsError> {
-        self.update_key(ctx, r, |k| {
+        let access = request_tags(Access::new(Operation::TagResource), &tags);
+        self.update_key(ctx, r, &access, |k| {
             k.check_customer_managed()?;
             k.state.check_manageable(&k.arn)?;
             k.tags = merge_tags(std::mem::take(&mut k.tags), &tags)?;
@@ -63,7 +75,8 @@ impl Service {
                 "Tags beginning with aws: are reserved.".to_owned(),
             ));
         }
-        self.update_key(ctx, r, |k| {
+        let access = Access::new(Operation::UntagResource).key("aws:TagKeys", keys.clone());
+        self.update_key(ctx, r, &access, |k| {
             k.check_customer_managed()?;
             k.state.check_manageable(&k.arn)?;
             for t in &keys {
@@ -83,7 +96,8 @@ impl Service {
         limit: usize,
         marker: Option<&str>,
     ) -> Result<Page<(String, String)>, KmsError> {
-        let key = self.resolve(ctx, r).await?;
+        let access = Access::new(Operation::ListResourceTags);
+        let key = self.resolve(ctx, r, &access).await?;
         let after = marker.map(decode_marker).transpose()?;
         let items: Vec<(String, String)> = key
             .key

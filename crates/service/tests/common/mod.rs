@@ -32,11 +32,11 @@ pub fn service_with_clock(dir: &Path, clock: Arc<dyn Clock>) -> Service {
 }
 
 pub fn ctx_in(account: &str, region: &str) -> RequestContext {
-    let caller = Caller {
-        account: AccountId::parse(account).unwrap(),
-        principal_arn: format!("arn:aws:iam::{account}:root"),
-        access_key_id: "AKIAEXAMPLEEXAMPLE00".to_owned(),
-    };
+    let caller = Caller::root(
+        "aws",
+        AccountId::parse(account).unwrap(),
+        "AKIAEXAMPLEEXAMPLE00".to_owned(),
+    );
     RequestContext::new(
         caller,
         "aws",

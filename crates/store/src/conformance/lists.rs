@@ -9,14 +9,14 @@ use strongroom_core::ids::{AliasName, KeyId};
 use strongroom_core::key::Key;
 
 /// Page sizes tried: one, small, exactly the total, more than the total.
-const PAGE_SIZES: [usize; 5] = [1, 2, 5, 23, 100];
+pub(super) const PAGE_SIZES: [usize; 5] = [1, 2, 5, 23, 100];
 
 /// Most pages a listing may take before the case gives up (guards against a backend that
 /// ignores `after` and would loop forever).
 const MAX_PAGES: usize = 200;
 
 /// Pages through a listing: `page(after, limit)` answers the items after `after`.
-fn collect_pages<T: Clone, C: Clone>(
+pub(super) fn collect_pages<T: Clone, C: Clone>(
     limit: usize,
     cursor: impl Fn(&T) -> C,
     mut page: impl FnMut(Option<&C>, usize) -> Result<Vec<T>, Failure>,

@@ -21,15 +21,19 @@
 //! and `E` is an error.
 //!
 //! Cases create their records under a fresh random account, so they may also share one
-//! database (a PostgreSQL schema, say) and run in parallel. The due-queries and leases are
-//! global rather than per account; their cases cope with records of other cases (see `due`)
-//! and use lease names of their own.
+//! database (a PostgreSQL schema, say) and run in parallel. The due-queries, the
+//! expired-session query and leases are global rather than per account; their cases cope with
+//! records of other cases (see `due`) and use lease names of their own, and the retirable
+//! grants are listed for a principal of the case's own.
 //!
 //! Beyond the trait's documentation, the suite fixes these rules: a write that would leave a
-//! dangling reference (a version or alias of a missing key, an access key of a missing
-//! account) is a conflict; names and ids sort bytewise; writes in one transaction see the
-//! earlier writes of the same transaction; a recorded key use as old as the stored one keeps
-//! the stored one.
+//! dangling reference (a version, alias or grant of a missing key, an access key, user or role
+//! of a missing account) is a conflict; names and ids sort bytewise; writes in one transaction
+//! see the earlier writes of the same transaction; a recorded key use as old as the stored one
+//! keeps the stored one; a user or role is identified by its name as stored (an update or
+//! delete naming it in another case is a conflict, while reads match any case), and users and
+//! roles do not share a namespace; path prefixes are literal and case-sensitive; an access key
+//! of a user names the user as stored and does not need the user to exist.
 
 /// Fails the case with a message unless `cond` holds.
 macro_rules! ensure {
@@ -56,6 +60,8 @@ macro_rules! ensure_eq {
 
 mod due;
 mod fixtures;
+mod grants;
+mod identities;
 mod import;
 mod leases;
 mod lifecycle;
@@ -66,6 +72,19 @@ mod usage;
 
 pub use due::{
     keys_due_for_deletion_across_scopes_in_order, keys_due_for_rotation_across_scopes_in_order,
+};
+pub use grants::{
+    add_grant_needs_its_key_and_a_new_id, concurrent_retirements_admit_exactly_one,
+    delete_grant_of_a_missing_grant_conflicts, delete_key_removes_its_grants,
+    grants_round_trip_every_field, list_grants_pages_in_grant_id_order,
+    list_retirable_grants_across_keys_in_order,
+};
+pub use identities::{
+    access_key_owners_round_trip, delete_access_key_needs_current_revision,
+    delete_user_and_role_need_current_revision, expired_sessions_across_accounts_oldest_first,
+    list_access_keys_of_one_owner_in_id_order, list_users_and_roles_by_path_prefix_in_name_order,
+    names_are_unique_per_account_case_insensitively, user_and_role_updates_need_current_revision,
+    users_and_roles_need_their_account, users_and_roles_round_trip_every_field,
 };
 pub use import::{
     delete_key_version_removes_exactly_one_version,
@@ -85,8 +104,9 @@ pub use records::{
     access_keys_round_trip, accounts_round_trip, aliases_round_trip, creating_twice_conflicts,
     delete_alias_needs_current_revision, duplicate_key_version_conflicts,
     key_versions_round_trip_in_order, keys_round_trip_every_field, missing_records_read_as_none,
-    references_must_exist, revisions_start_at_one_and_increment,
-    stale_revision_conflicts_and_changes_nothing, tags_are_replaced_with_the_key,
+    policy_updated_at_round_trips_and_updates, references_must_exist,
+    revisions_start_at_one_and_increment, stale_revision_conflicts_and_changes_nothing,
+    tags_are_replaced_with_the_key,
 };
 pub use transactions::{
     concurrent_creates_admit_exactly_one, concurrent_increments_lose_no_update,
@@ -168,6 +188,7 @@ macro_rules! conformance_tests {
             accounts_round_trip,
             access_keys_round_trip,
             revisions_start_at_one_and_increment,
+            policy_updated_at_round_trips_and_updates,
             tags_are_replaced_with_the_key,
             stale_revision_conflicts_and_changes_nothing,
             creating_twice_conflicts,
@@ -201,6 +222,23 @@ macro_rules! conformance_tests {
             delete_key_version_removes_exactly_one_version,
             delete_key_version_with_a_stale_key_deletes_nothing,
             keys_due_for_expiry_across_scopes_in_order,
+            users_and_roles_round_trip_every_field,
+            names_are_unique_per_account_case_insensitively,
+            user_and_role_updates_need_current_revision,
+            delete_user_and_role_need_current_revision,
+            users_and_roles_need_their_account,
+            list_users_and_roles_by_path_prefix_in_name_order,
+            access_key_owners_round_trip,
+            list_access_keys_of_one_owner_in_id_order,
+            delete_access_key_needs_current_revision,
+            expired_sessions_across_accounts_oldest_first,
+            grants_round_trip_every_field,
+            add_grant_needs_its_key_and_a_new_id,
+            delete_grant_of_a_missing_grant_conflicts,
+            concurrent_retirements_admit_exactly_one,
+            list_grants_pages_in_grant_id_order,
+            delete_key_removes_its_grants,
+            list_retirable_grants_across_keys_in_order,
         );
     };
     (@cases ($factory:expr) $($case:ident),+ $(,)?) => {

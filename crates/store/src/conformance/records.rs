@@ -1,7 +1,9 @@
 //! Cases about single records: every field survives a round trip, revisions count writes,
 //! and a write whose expectation fails is refused without changing anything.
 
-use super::fixtures::{Scope, T0, commit1, create_alias, create_key, must_get_key, version};
+use super::fixtures::{
+    POLICY, Scope, T0, commit1, create_alias, create_key, must_get_key, version,
+};
 use super::{Failure, Outcome, expect_conflict};
 use crate::{Expect, Store, Transaction, Write};
 use std::collections::BTreeMap;
@@ -38,6 +40,13 @@ fn varied_keys(scope: &Scope) -> Result<Vec<Key>, Failure> {
             2 => i64::MAX,
             3 => i64::MIN,
             _ => T0.0 + i64::try_from(i).unwrap_or(0),
+        });
+        k.policy_updated_at = Timestamp(match i {
+            0 => i64::MIN,
+            1 => i64::MAX,
+            2 => -1,
+            3 => 0,
+            _ => T0.0 + 1_000 + i64::try_from(i).unwrap_or(0),
         });
         k.description = match i {
             0 => "Schlüssel für Bestellungen — 注文の鍵 🔑 \u{0}\n\t'\"".to_owned(),
@@ -183,6 +192,67 @@ pub fn revisions_start_at_one_and_increment(store: &dyn Store) -> Outcome {
     }
     alias_revision_increments(store, &scope, key.id)?;
     access_key_revision_increments(store, &scope)
+}
+
+/// When a key's policy was last set reads back as written, a key write with a new policy and
+/// time (PutKeyPolicy) replaces it without touching the creation time, and a later write of
+/// another field keeps it.
+pub fn policy_updated_at_round_trips_and_updates(store: &dyn Store) -> Outcome {
+    let scope = Scope::new("us-east-1")?;
+    let mut key = scope.key();
+    ensure!(
+        key.policy_updated_at != key.created_at,
+        "the fixture must tell the policy time from the creation time"
+    );
+    create_key(store, &key)?;
+    let got = must_get_key(store, &key.id)?;
+    ensure_eq!(
+        got.value.policy_updated_at,
+        key.policy_updated_at,
+        "policy time of the new key"
+    );
+    ensure_eq!(got.value, key, "new key");
+
+    let set_at = Timestamp(T0.0 + 86_400_000);
+    key.policy = POLICY.to_owned();
+    key.policy_updated_at = set_at;
+    let write = Write::PutKey {
+        key: key.clone(),
+        expect: Expect::Revision(1),
+    };
+    commit1(store, write)?;
+    let got = must_get_key(store, &key.id)?;
+    ensure_eq!(
+        got.value.policy_updated_at,
+        set_at,
+        "policy time after the policy was put"
+    );
+    ensure_eq!(
+        got.value.created_at,
+        T0,
+        "creation time after the policy was put"
+    );
+    ensure_eq!(
+        (got.revision, &got.value),
+        (2, &key),
+        "key after the policy was put"
+    );
+
+    key.description = "policy unchanged".to_owned();
+    let write = Write::PutKey {
+        key: key.clone(),
+        expect: Expect::Revision(2),
+    };
+    commit1(store, write)?;
+    let got = must_get_key(store, &key.id)?;
+    ensure_eq!(
+        got.value.policy_updated_at,
+        set_at,
+        "policy time after another field changed"
+    );
+    let listed = store.list_keys(&scope.account, &scope.region, None, 10)?;
+    ensure_eq!(listed, vec![key], "keys listed");
+    Ok(())
 }
 
 fn alias_revision_increments(store: &dyn Store, scope: &Scope, first: KeyId) -> Outcome {

@@ -6,6 +6,7 @@
 //! [`StoreError::Corrupt`] naming the column, instead of as a generic driver error. Enums are
 //! stored by their wire names, which are stable, rather than by position.
 
+use super::identities::OwnerColumns;
 use crate::{KeyUsage, KeyUsageRecord, StoreError, Versioned};
 use rusqlite::{ErrorCode, Row};
 use std::collections::BTreeMap;
@@ -51,11 +52,15 @@ pub(crate) fn write_err(e: rusqlite::Error) -> StoreError {
     }
 }
 
-fn corrupt(column: &str, value: &str) -> StoreError {
+pub(crate) fn corrupt(column: &str, value: &str) -> StoreError {
     StoreError::Corrupt(format!("unknown {column} {value:?}"))
 }
 
-fn parse<T>(column: &str, value: &str, parse: fn(&str) -> Option<T>) -> Result<T, StoreError> {
+pub(crate) fn parse<T>(
+    column: &str,
+    value: &str,
+    parse: fn(&str) -> Option<T>,
+) -> Result<T, StoreError> {
     parse(value).ok_or_else(|| corrupt(column, value))
 }
 
@@ -63,7 +68,7 @@ pub(crate) fn key_id(value: &str) -> Result<KeyId, StoreError> {
     parse("key id", value, KeyId::parse)
 }
 
-fn account_id(value: &str) -> Result<AccountId, StoreError> {
+pub(crate) fn account_id(value: &str) -> Result<AccountId, StoreError> {
     parse("account id", value, AccountId::parse)
 }
 
@@ -75,7 +80,7 @@ fn alias_name(value: &str) -> Result<AliasName, StoreError> {
     AliasName::parse(value).map_err(|_| corrupt("alias name", value))
 }
 
-fn revision(value: i64) -> Result<u64, StoreError> {
+pub(crate) fn revision(value: i64) -> Result<u64, StoreError> {
     u64::try_from(value)
         .ok()
         .filter(|r| *r >= 1)
@@ -87,7 +92,7 @@ pub(crate) fn version(value: i64) -> Result<u32, StoreError> {
 }
 
 /// A stored count of days or rotations, which the domain holds as a `u32`.
-fn count(column: &str, value: i64) -> Result<u32, StoreError> {
+pub(crate) fn count(column: &str, value: i64) -> Result<u32, StoreError> {
     u32::try_from(value).map_err(|_| StoreError::Corrupt(format!("invalid {column} {value}")))
 }
 
@@ -143,6 +148,7 @@ pub(crate) struct KeyRow {
     on_demand_rotations: i64,
     deletion_date_ms: Option<i64>,
     pending_window_days: Option<i64>,
+    policy_updated_at_ms: i64,
 }
 
 impl KeyRow {
@@ -151,7 +157,7 @@ impl KeyRow {
     pub(crate) const COLUMNS: &'static str = "key_id, arn, account_id, region, created_at_ms, \
         description, key_spec, key_usage, origin, key_manager, key_state, current_version, \
         policy, revision, rotation_period_days, next_rotation_at_ms, on_demand_rotations, \
-        deletion_date_ms, pending_window_days";
+        deletion_date_ms, pending_window_days, policy_updated_at_ms";
 
     pub(crate) fn from_row(row: &Row<'_>) -> rusqlite::Result<Self> {
         Ok(Self {
@@ -174,6 +180,7 @@ impl KeyRow {
             on_demand_rotations: row.get(16)?,
             deletion_date_ms: row.get(17)?,
             pending_window_days: row.get(18)?,
+            policy_updated_at_ms: row.get(19)?,
         })
     }
 
@@ -228,6 +235,7 @@ impl KeyRow {
             current_version: version(self.current_version)?,
             tags,
             policy: self.policy,
+            policy_updated_at: Timestamp(self.policy_updated_at_ms),
             rotation,
             on_demand_rotations: count("on-demand rotation count", self.on_demand_rotations)?,
             deletion,
@@ -341,11 +349,15 @@ pub(crate) struct AccessKeyRow {
     status: String,
     created_at_ms: i64,
     revision: i64,
+    owner: OwnerColumns,
 }
 
 impl AccessKeyRow {
+    /// The columns [`AccessKeyRow::from_row`] reads, in order: the owner's come last, as
+    /// [`OwnerColumns::from_row`] reads them.
     pub(crate) const COLUMNS: &'static str = "access_key_id, account_id, principal_arn, \
-        wrapped_secret, status, created_at_ms, revision";
+        wrapped_secret, status, created_at_ms, revision, owner_kind, user_name, role_name, \
+        role_id, session_name, token_digest, expires_at_ms";
 
     pub(crate) fn from_row(row: &Row<'_>) -> rusqlite::Result<Self> {
         Ok(Self {
@@ -356,6 +368,7 @@ impl AccessKeyRow {
             status: row.get(4)?,
             created_at_ms: row.get(5)?,
             revision: row.get(6)?,
+            owner: OwnerColumns::from_row(row, 7)?,
         })
     }
 
@@ -363,6 +376,7 @@ impl AccessKeyRow {
         let access_key = AccessKey {
             id: self.access_key_id,
             account: account_id(&self.account_id)?,
+            owner: self.owner.decode()?,
             principal_arn: self.principal_arn,
             wrapped_secret: self.wrapped_secret,
             status: parse("access key status", &self.status, AccessKeyStatus::parse)?,

@@ -15,15 +15,21 @@
 //! `-shm` files beside it, with the same permissions.
 
 mod codec;
+mod grants;
+mod identities;
 mod materials;
 mod read;
 mod schema;
 mod write;
 
 #[cfg(test)]
+mod identity_tests;
+#[cfg(test)]
 mod import_tests;
 #[cfg(test)]
 mod lifecycle_tests;
+#[cfg(test)]
+mod policy_time_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
@@ -38,7 +44,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, TryLockError};
 use std::time::Duration;
 use strongroom_core::alias::Alias;
-use strongroom_core::identity::{AccessKey, Account};
+use strongroom_core::grant::Grant;
+use strongroom_core::identity::{AccessKey, Account, Role, User};
 use strongroom_core::ids::{AccountId, AliasName, KeyId, Region};
 use strongroom_core::key::{Key, KeyVersion};
 use strongroom_core::time::Timestamp;
@@ -62,8 +69,8 @@ impl Default for SqliteOptions {
     }
 }
 
-/// Prepared statements kept per connection; the store has about twenty distinct ones.
-const STATEMENT_CACHE: usize = 32;
+/// Prepared statements kept per connection; the store has about fifty distinct ones.
+const STATEMENT_CACHE: usize = 64;
 
 /// A [`Store`] in one SQLite file.
 pub struct SqliteStore {
@@ -293,6 +300,84 @@ impl Store for SqliteStore {
 
     fn get_access_key(&self, id: &str) -> Result<Option<Versioned<AccessKey>>, StoreError> {
         self.with_reader(|c| read::get_access_key(c, id))
+    }
+
+    fn list_access_keys(
+        &self,
+        account: &AccountId,
+        user: Option<&str>,
+    ) -> Result<Vec<Versioned<AccessKey>>, StoreError> {
+        self.with_reader(|c| read::list_access_keys(c, account, user))
+    }
+
+    fn list_expired_sessions(
+        &self,
+        now: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError> {
+        self.with_reader(|c| read::expired_sessions(c, now, limit))
+    }
+
+    fn get_user(
+        &self,
+        account: &AccountId,
+        name: &str,
+    ) -> Result<Option<Versioned<User>>, StoreError> {
+        self.with_reader(|c| read::get_user(c, account, name))
+    }
+
+    fn list_users(
+        &self,
+        account: &AccountId,
+        path_prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<User>, StoreError> {
+        self.with_reader(|c| read::list_users(c, account, path_prefix, after, limit))
+    }
+
+    fn get_role(
+        &self,
+        account: &AccountId,
+        name: &str,
+    ) -> Result<Option<Versioned<Role>>, StoreError> {
+        self.with_reader(|c| read::get_role(c, account, name))
+    }
+
+    fn list_roles(
+        &self,
+        account: &AccountId,
+        path_prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Role>, StoreError> {
+        self.with_reader(|c| read::list_roles(c, account, path_prefix, after, limit))
+    }
+
+    fn get_grant(&self, key_id: &KeyId, grant_id: &str) -> Result<Option<Grant>, StoreError> {
+        self.with_reader(|c| read::get_grant(c, key_id, grant_id))
+    }
+
+    fn list_grants(
+        &self,
+        key_id: &KeyId,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Grant>, StoreError> {
+        self.with_reader(|c| read::list_grants(c, key_id, after, limit))
+    }
+
+    fn count_grants(&self, key_id: &KeyId) -> Result<usize, StoreError> {
+        self.with_reader(|c| read::count_grants(c, key_id))
+    }
+
+    fn list_retirable_grants(
+        &self,
+        principal: &str,
+        after: Option<(&KeyId, &str)>,
+        limit: usize,
+    ) -> Result<Vec<Grant>, StoreError> {
+        self.with_reader(|c| read::list_retirable_grants(c, principal, after, limit))
     }
 
     fn commit(&self, txn: Transaction) -> Result<(), StoreError> {

@@ -1,20 +1,24 @@
 //! The read side: one function per [`Store`](crate::Store) query, each on a reader connection.
 //!
 //! A key is three statements (its row, its tags, its imported materials) rather than one join,
-//! so a long policy is not repeated once per tag; they run in one read transaction so they see
-//! the same snapshot even while the writer commits. Pagination is by key: `after` is compared with `>`, and the
-//! empty string stands for "from the start" because every stored id and name is longer.
+//! so a long policy is not repeated once per tag, and so is a user or role (its row, its tags,
+//! its inline policies); each set runs in one read transaction so it sees one snapshot even
+//! while the writer commits. Pagination is by key: `after` is compared with `>`, and the empty
+//! string stands for "from the start" because every stored id and name is longer.
 
 use super::codec::{
     AccessKeyRow, AliasRow, KeyRow, UsageRow, VersionRow, account_from_row, db_err, decode_account,
     key_id, limit,
 };
+use super::grants::GrantRow;
+use super::identities::{Children, Principals, ROLES, RoleRow, USERS, UserRow};
 use super::materials::MaterialRow;
 use crate::{KeyUsage, StoreError, Versioned};
-use rusqlite::{Connection, OptionalExtension, ToSql, params};
+use rusqlite::{Connection, OptionalExtension, Row, ToSql, params};
 use std::collections::{BTreeMap, HashMap};
 use strongroom_core::alias::Alias;
-use strongroom_core::identity::{AccessKey, Account};
+use strongroom_core::grant::Grant;
+use strongroom_core::identity::{AccessKey, Account, Role, User};
 use strongroom_core::ids::{AccountId, AliasName, KeyId, Region};
 use strongroom_core::key::{ImportedMaterial, Key, KeyVersion};
 use strongroom_core::time::Timestamp;
@@ -332,4 +336,361 @@ pub(crate) fn get_access_key(
         .and_then(|mut st| st.query_row([id], AccessKeyRow::from_row).optional())
         .map_err(db_err)?;
     row.map(AccessKeyRow::decode).transpose()
+}
+
+/// The access keys `sql` selects (with `args`).
+fn access_keys(
+    conn: &Connection,
+    sql: &str,
+    args: &[&dyn ToSql],
+) -> Result<Vec<Versioned<AccessKey>>, StoreError> {
+    let rows = conn
+        .prepare_cached(sql)
+        .and_then(|mut st| {
+            st.query_map(args, AccessKeyRow::from_row)?
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .map_err(db_err)?;
+    rows.into_iter().map(AccessKeyRow::decode).collect()
+}
+
+/// The access keys of one owner in account `?1`, ordered by id, through
+/// `access_keys_by_owner`: of user `?2` if `of_user`, else of the root. The owner kinds are
+/// literals, the names `identities::{USER, ROOT}`; session keys have the other kind, so they
+/// are never listed. A root key's user name is `NULL`, which the root query states so that
+/// the index's order is the id order (a test checks both plans).
+pub(crate) fn access_keys_query(of_user: bool) -> String {
+    let owner = if of_user {
+        "owner_kind = 'user' AND user_name = ?2"
+    } else {
+        "owner_kind = 'root' AND user_name IS NULL"
+    };
+    format!(
+        "SELECT {} FROM access_keys WHERE account_id = ?1 AND {owner} ORDER BY access_key_id",
+        AccessKeyRow::COLUMNS
+    )
+}
+
+/// Every access key of user `name` of `account`, or of its root (`None`).
+pub(crate) fn list_access_keys(
+    conn: &Connection,
+    account: &AccountId,
+    user: Option<&str>,
+) -> Result<Vec<Versioned<AccessKey>>, StoreError> {
+    match user {
+        Some(name) => access_keys(
+            conn,
+            &access_keys_query(true),
+            params![account.as_str(), name],
+        ),
+        None => access_keys(conn, &access_keys_query(false), params![account.as_str()]),
+    }
+}
+
+/// Session keys that expired at or before `now`, oldest first and ties by id, through the
+/// partial index `access_keys_expired_sessions`, whose literal (`identities::SESSION`) the
+/// query repeats (a test checks the plan).
+pub(crate) const EXPIRED_SESSIONS: &str = "SELECT access_key_id FROM access_keys \
+    WHERE owner_kind = 'session' AND expires_at_ms <= ?1 \
+    ORDER BY expires_at_ms, access_key_id LIMIT ?2";
+
+/// The ids [`EXPIRED_SESSIONS`] answers.
+pub(crate) fn expired_sessions(
+    conn: &Connection,
+    now: Timestamp,
+    n: usize,
+) -> Result<Vec<String>, StoreError> {
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    conn.prepare_cached(EXPIRED_SESSIONS)
+        .and_then(|mut st| {
+            st.query_map(params![now.0, limit(n)], |r| r.get(0))?
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .map_err(db_err)
+}
+
+/// The tags and policies of the principals of `p` whose names `names` (a statement over
+/// `p.table` in account `?1`, with `args`) answers, by name.
+fn children(
+    conn: &Connection,
+    p: Principals,
+    names: &str,
+    args: &[&dyn ToSql],
+) -> Result<HashMap<String, Children>, StoreError> {
+    type Field = fn(&mut Children) -> &mut BTreeMap<String, String>;
+    let mut by_name: HashMap<String, Children> = HashMap::new();
+    let tables: [(&str, &str, Field); 2] = [
+        (p.tags, "tag_key, tag_value", |c| &mut c.tags),
+        (p.policies, "policy_name, policy_document", |c| {
+            &mut c.policies
+        }),
+    ];
+    for (table, columns, field) in tables {
+        let sql = format!(
+            "SELECT {name}, {columns} FROM {table} WHERE account_id = ?1 AND {name} IN ({names})",
+            name = p.name_column
+        );
+        let rows: Vec<(String, String, String)> = conn
+            .prepare_cached(&sql)
+            .and_then(|mut st| {
+                st.query_map(args, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .map_err(db_err)?;
+        for (name, k, v) in rows {
+            field(by_name.entry(name).or_default()).insert(k, v);
+        }
+    }
+    Ok(by_name)
+}
+
+/// How a principal table is read: its columns and row type.
+pub(crate) struct PrincipalRows<R> {
+    p: Principals,
+    columns: &'static str,
+    from_row: fn(&Row<'_>) -> rusqlite::Result<R>,
+    name: fn(&R) -> &str,
+}
+
+/// How `users` is read.
+pub(crate) const USER_ROWS: PrincipalRows<UserRow> = PrincipalRows {
+    p: USERS,
+    columns: UserRow::COLUMNS,
+    from_row: UserRow::from_row,
+    name: UserRow::name,
+};
+
+/// How `roles` is read.
+pub(crate) const ROLE_ROWS: PrincipalRows<RoleRow> = PrincipalRows {
+    p: ROLES,
+    columns: RoleRow::COLUMNS,
+    from_row: RoleRow::from_row,
+    name: RoleRow::name,
+};
+
+impl<R> PrincipalRows<R> {
+    /// The rows of the principals whose names `names` answers, ordered by name.
+    pub(crate) fn rows_query(&self, names: &str) -> String {
+        format!(
+            "SELECT {} FROM {} WHERE account_id = ?1 AND name IN ({names}) ORDER BY name",
+            self.columns, self.p.table
+        )
+    }
+
+    /// The name in account `?1` that matches `?2` case-insensitively, through the unique
+    /// index on `name_lower` (folded by the same `lower()` as the stored names).
+    pub(crate) fn by_name_query(&self) -> String {
+        format!(
+            "SELECT name FROM {} WHERE account_id = ?1 AND name_lower = lower(?2)",
+            self.p.table
+        )
+    }
+
+    /// One page of the names in account `?1` after `?2` whose path starts with `?3` (a
+    /// literal prefix: `instr` has no wildcards), at most `?4`, in name order through the
+    /// primary key.
+    pub(crate) fn by_path_query(&self) -> String {
+        format!(
+            "SELECT name FROM {} WHERE account_id = ?1 AND name > ?2 \
+             AND instr(path, ?3) = 1 ORDER BY name LIMIT ?4",
+            self.p.table
+        )
+    }
+
+    /// The principals whose names `names` answers (see [`children`]), ordered by name, each
+    /// with its tags and policies, from one snapshot.
+    fn read(
+        &self,
+        conn: &mut Connection,
+        names: &str,
+        args: &[&dyn ToSql],
+    ) -> Result<Vec<(R, Children)>, StoreError> {
+        let tx = conn.transaction().map_err(db_err)?;
+        let sql = self.rows_query(names);
+        let rows = tx
+            .prepare_cached(&sql)
+            .and_then(|mut st| {
+                st.query_map(args, self.from_row)?
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .map_err(db_err)?;
+        let mut children = children(&tx, self.p, names, args)?;
+        Ok(rows
+            .into_iter()
+            .map(|row| {
+                let c = children.remove((self.name)(&row)).unwrap_or_default();
+                (row, c)
+            })
+            .collect())
+    }
+
+    /// One principal by name, matched case-insensitively.
+    fn get(
+        &self,
+        conn: &mut Connection,
+        account: &AccountId,
+        name: &str,
+    ) -> Result<Option<(R, Children)>, StoreError> {
+        let names = self.by_name_query();
+        let found = self.read(conn, &names, params![account.as_str(), name])?;
+        Ok(found.into_iter().next())
+    }
+
+    /// One page of the principals of `account` whose path starts with `path_prefix`, ordered
+    /// by name from after `after`.
+    fn list(
+        &self,
+        conn: &mut Connection,
+        account: &AccountId,
+        path_prefix: &str,
+        after: Option<&str>,
+        n: usize,
+    ) -> Result<Vec<(R, Children)>, StoreError> {
+        if n == 0 {
+            return Ok(Vec::new());
+        }
+        let names = self.by_path_query();
+        let args = params![
+            account.as_str(),
+            after.unwrap_or_default(),
+            path_prefix,
+            limit(n)
+        ];
+        self.read(conn, &names, args)
+    }
+}
+
+/// One user, with its tags and policies.
+pub(crate) fn get_user(
+    conn: &mut Connection,
+    account: &AccountId,
+    name: &str,
+) -> Result<Option<Versioned<User>>, StoreError> {
+    USER_ROWS
+        .get(conn, account, name)?
+        .map(|(row, c)| row.decode(c))
+        .transpose()
+}
+
+/// One page of users.
+pub(crate) fn list_users(
+    conn: &mut Connection,
+    account: &AccountId,
+    path_prefix: &str,
+    after: Option<&str>,
+    n: usize,
+) -> Result<Vec<User>, StoreError> {
+    USER_ROWS
+        .list(conn, account, path_prefix, after, n)?
+        .into_iter()
+        .map(|(row, c)| row.decode(c).map(|v| v.value))
+        .collect()
+}
+
+/// One role, with its tags and policies.
+pub(crate) fn get_role(
+    conn: &mut Connection,
+    account: &AccountId,
+    name: &str,
+) -> Result<Option<Versioned<Role>>, StoreError> {
+    ROLE_ROWS
+        .get(conn, account, name)?
+        .map(|(row, c)| row.decode(c))
+        .transpose()
+}
+
+/// One page of roles.
+pub(crate) fn list_roles(
+    conn: &mut Connection,
+    account: &AccountId,
+    path_prefix: &str,
+    after: Option<&str>,
+    n: usize,
+) -> Result<Vec<Role>, StoreError> {
+    ROLE_ROWS
+        .list(conn, account, path_prefix, after, n)?
+        .into_iter()
+        .map(|(row, c)| row.decode(c).map(|v| v.value))
+        .collect()
+}
+
+/// The grants `sql` selects (with `args`).
+fn grants(conn: &Connection, sql: &str, args: &[&dyn ToSql]) -> Result<Vec<Grant>, StoreError> {
+    let rows = conn
+        .prepare_cached(sql)
+        .and_then(|mut st| {
+            st.query_map(args, GrantRow::from_row)?
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .map_err(db_err)?;
+    rows.into_iter().map(GrantRow::decode).collect()
+}
+
+/// One grant.
+pub(crate) fn get_grant(
+    conn: &Connection,
+    key_id: &KeyId,
+    grant_id: &str,
+) -> Result<Option<Grant>, StoreError> {
+    let sql = format!(
+        "SELECT {} FROM grants WHERE key_id = ?1 AND grant_id = ?2",
+        GrantRow::COLUMNS
+    );
+    let found = grants(conn, &sql, params![key_id.to_string(), grant_id])?;
+    Ok(found.into_iter().next())
+}
+
+/// One page of the grants of a key, by grant id, through the primary key.
+pub(crate) fn list_grants(
+    conn: &Connection,
+    key_id: &KeyId,
+    after: Option<&str>,
+    n: usize,
+) -> Result<Vec<Grant>, StoreError> {
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT {} FROM grants WHERE key_id = ?1 AND grant_id > ?2 ORDER BY grant_id LIMIT ?3",
+        GrantRow::COLUMNS
+    );
+    let args = params![key_id.to_string(), after.unwrap_or_default(), limit(n)];
+    grants(conn, &sql, args)
+}
+
+/// How many grants a key has.
+pub(crate) fn count_grants(conn: &Connection, key_id: &KeyId) -> Result<usize, StoreError> {
+    let n: i64 = conn
+        .prepare_cached("SELECT count(*) FROM grants WHERE key_id = ?1")
+        .and_then(|mut st| st.query_row([key_id.to_string()], |r| r.get(0)))
+        .map_err(db_err)?;
+    usize::try_from(n).map_err(|_| StoreError::Corrupt(format!("invalid grant count {n}")))
+}
+
+/// The grants whose retiring principal is `?1`, by (key id, grant id) from after (`?2`, `?3`),
+/// at most `?4`, through the partial index `grants_by_retiring_principal` (the equality on the
+/// principal implies the index's `IS NOT NULL`; a test checks the plan).
+pub(crate) fn retirable_grants_query() -> String {
+    format!(
+        "SELECT {} FROM grants WHERE retiring_principal = ?1 \
+         AND (key_id, grant_id) > (?2, ?3) ORDER BY key_id, grant_id LIMIT ?4",
+        GrantRow::COLUMNS
+    )
+}
+
+/// One page of the grants a principal may retire (see [`retirable_grants_query`]).
+pub(crate) fn list_retirable_grants(
+    conn: &Connection,
+    principal: &str,
+    after: Option<(&KeyId, &str)>,
+    n: usize,
+) -> Result<Vec<Grant>, StoreError> {
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    let (after_key, after_grant) = after.map_or((String::new(), ""), |(k, g)| (k.to_string(), g));
+    let args = params![principal, after_key, after_grant, limit(n)];
+    grants(conn, &retirable_grants_query(), args)
 }

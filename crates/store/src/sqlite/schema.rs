@@ -15,7 +15,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use std::time::Duration;
 
 /// The schema version this build writes and understands.
-pub const SCHEMA_VERSION: u32 = 5;
+pub const SCHEMA_VERSION: u32 = 7;
 
 /// `PRAGMA application_id` of a Strongroom database ("SRM1"), so that opening some other
 /// application's SQLite file fails instead of adding our tables to it.
@@ -51,6 +51,14 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 5,
         sql: V5,
+    },
+    Migration {
+        version: 6,
+        sql: V6,
+    },
+    Migration {
+        version: 7,
+        sql: V7,
     },
 ];
 
@@ -242,6 +250,163 @@ UPDATE keys SET import_fingerprint = NULL, import_valid_to_ms = NULL, import_pre
        OR import_present IS NOT NULL;
 
 DROP INDEX keys_due_for_expiry;
+";
+
+/// Version 6: IAM users and roles, the owners of access keys, and grants.
+///
+/// A user or role is an aggregate like a key: its row, its tags and its inline policies share
+/// one revision. Tags and policies are child tables, as a key's tags are, rather than an
+/// encoded column: every other collection in an aggregate is stored that way, each entry
+/// stays readable with plain SQL, and a write replaces the rows as it replaces a key's tags.
+/// A principal is identified by its account and its name as stored, which updates and deletes
+/// match exactly; `name_lower` makes names unique per account case-insensitively (IAM's rule)
+/// and serves the case-insensitive lookups. It is generated from `name` by SQLite's `lower()`,
+/// which folds ASCII only (IAM names are ASCII), so the folding has one definition and can
+/// never disagree with the name. Users and roles reference their account, as access keys do,
+/// and their tags and policies their user or role (cascading, like a key's tags). Policies
+/// can be long, so their tables keep a rowid; tags are small, so theirs do not (as `key_tags`).
+///
+/// An access key's owner is a kind (`root`, `user` or `session`) and the columns of that kind:
+/// the CHECK requires exactly those to be set and the others `NULL`. Existing keys are the
+/// root's (the default, which the CHECK accepts for every existing row). A session keeps only
+/// the digest of its token, never the token. The owner's names are not foreign keys: whether
+/// a user with access keys may be deleted is the service's rule (IAM's DeleteConflict), and a
+/// session's credentials last until they expire even if its role is deleted.
+/// `access_keys_by_owner` serves the listing of one owner's keys, ordered by id, and makes
+/// version 1's `access_keys_by_account`, its prefix, redundant; the partial index holds only
+/// session keys, ordered as the expired-session query returns them, and the query repeats its
+/// literal for SQLite to use it.
+///
+/// Grants are insert-only rows of their key, referencing it and cascading like its tags
+/// (`DeleteKey` also removes them explicitly). A grant's operations are its permissions' wire
+/// names joined by `,` (no name contains one), in the order given; its constraints are `NULL`
+/// for none, else a versioned, length-prefixed encoding of the two optional maps (see
+/// `grants::encode_constraints`), since encryption-context keys and values may contain any
+/// character. Rows hold principal ARNs and constraints, too large for a table without rowid.
+/// The primary key serves a key's grants in grant id order; the partial index serves the
+/// grants a principal may retire, in (key, grant) order.
+const V6: &str = "
+CREATE TABLE users (
+    account_id    TEXT    NOT NULL REFERENCES accounts (account_id),
+    name          TEXT    NOT NULL,
+    name_lower    TEXT    NOT NULL GENERATED ALWAYS AS (lower(name)) STORED,
+    path          TEXT    NOT NULL,
+    user_id       TEXT    NOT NULL,
+    arn           TEXT    NOT NULL,
+    created_at_ms INTEGER NOT NULL,
+    revision      INTEGER NOT NULL CHECK (revision >= 1),
+    PRIMARY KEY (account_id, name)
+) STRICT;
+CREATE UNIQUE INDEX users_by_name_lower ON users (account_id, name_lower);
+
+CREATE TABLE user_tags (
+    account_id TEXT NOT NULL,
+    user_name  TEXT NOT NULL,
+    tag_key    TEXT NOT NULL,
+    tag_value  TEXT NOT NULL,
+    PRIMARY KEY (account_id, user_name, tag_key),
+    FOREIGN KEY (account_id, user_name) REFERENCES users (account_id, name) ON DELETE CASCADE
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE user_policies (
+    account_id      TEXT NOT NULL,
+    user_name       TEXT NOT NULL,
+    policy_name     TEXT NOT NULL,
+    policy_document TEXT NOT NULL,
+    PRIMARY KEY (account_id, user_name, policy_name),
+    FOREIGN KEY (account_id, user_name) REFERENCES users (account_id, name) ON DELETE CASCADE
+) STRICT;
+
+CREATE TABLE roles (
+    account_id           TEXT    NOT NULL REFERENCES accounts (account_id),
+    name                 TEXT    NOT NULL,
+    name_lower           TEXT    NOT NULL GENERATED ALWAYS AS (lower(name)) STORED,
+    path                 TEXT    NOT NULL,
+    role_id              TEXT    NOT NULL,
+    arn                  TEXT    NOT NULL,
+    created_at_ms        INTEGER NOT NULL,
+    description          TEXT    NOT NULL,
+    max_session_duration INTEGER NOT NULL,
+    trust_policy         TEXT    NOT NULL,
+    revision             INTEGER NOT NULL CHECK (revision >= 1),
+    PRIMARY KEY (account_id, name)
+) STRICT;
+CREATE UNIQUE INDEX roles_by_name_lower ON roles (account_id, name_lower);
+
+CREATE TABLE role_tags (
+    account_id TEXT NOT NULL,
+    role_name  TEXT NOT NULL,
+    tag_key    TEXT NOT NULL,
+    tag_value  TEXT NOT NULL,
+    PRIMARY KEY (account_id, role_name, tag_key),
+    FOREIGN KEY (account_id, role_name) REFERENCES roles (account_id, name) ON DELETE CASCADE
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE role_policies (
+    account_id      TEXT NOT NULL,
+    role_name       TEXT NOT NULL,
+    policy_name     TEXT NOT NULL,
+    policy_document TEXT NOT NULL,
+    PRIMARY KEY (account_id, role_name, policy_name),
+    FOREIGN KEY (account_id, role_name) REFERENCES roles (account_id, name) ON DELETE CASCADE
+) STRICT;
+
+ALTER TABLE access_keys ADD COLUMN owner_kind TEXT NOT NULL DEFAULT 'root';
+ALTER TABLE access_keys ADD COLUMN user_name TEXT NULL;
+ALTER TABLE access_keys ADD COLUMN role_name TEXT NULL;
+ALTER TABLE access_keys ADD COLUMN role_id TEXT NULL;
+ALTER TABLE access_keys ADD COLUMN session_name TEXT NULL;
+ALTER TABLE access_keys ADD COLUMN token_digest BLOB NULL;
+ALTER TABLE access_keys ADD COLUMN expires_at_ms INTEGER NULL
+    CHECK (CASE owner_kind
+        WHEN 'root' THEN user_name IS NULL AND role_name IS NULL AND role_id IS NULL
+            AND session_name IS NULL AND token_digest IS NULL AND expires_at_ms IS NULL
+        WHEN 'user' THEN user_name IS NOT NULL AND role_name IS NULL AND role_id IS NULL
+            AND session_name IS NULL AND token_digest IS NULL AND expires_at_ms IS NULL
+        WHEN 'session' THEN user_name IS NULL AND role_name IS NOT NULL
+            AND role_id IS NOT NULL AND session_name IS NOT NULL AND token_digest IS NOT NULL
+            AND expires_at_ms IS NOT NULL
+        ELSE 0 END);
+
+CREATE INDEX access_keys_by_owner
+    ON access_keys (account_id, owner_kind, user_name, access_key_id);
+CREATE INDEX access_keys_expired_sessions ON access_keys (expires_at_ms, access_key_id)
+    WHERE owner_kind = 'session';
+DROP INDEX access_keys_by_account;
+
+CREATE TABLE grants (
+    key_id             TEXT    NOT NULL REFERENCES keys (key_id) ON DELETE CASCADE,
+    grant_id           TEXT    NOT NULL,
+    name               TEXT    NULL,
+    account_id         TEXT    NOT NULL,
+    grantee_principal  TEXT    NOT NULL,
+    retiring_principal TEXT    NULL,
+    issuing_account    TEXT    NOT NULL,
+    operations         TEXT    NOT NULL,
+    constraints        BLOB    NULL,
+    created_at_ms      INTEGER NOT NULL,
+    PRIMARY KEY (key_id, grant_id)
+) STRICT;
+CREATE INDEX grants_by_retiring_principal ON grants (retiring_principal, key_id, grant_id)
+    WHERE retiring_principal IS NOT NULL;
+";
+
+/// Version 7: when each key's policy was last set (`Key::policy_updated_at`: CreateKey,
+/// PutKeyPolicy).
+///
+/// Existing keys take their creation time. Before this version no principal could be bound
+/// by a key policy, so a key's creation is a correct lower bound for when its policy was set;
+/// the time of the upgrade, which version 3 gave the usage of existing keys, would claim the
+/// policy changed then. SQLite adds a `NOT NULL` column only with a constant default (as
+/// version 2's `on_demand_rotations` and version 6's `owner_kind`), and a default cannot name
+/// another column, so the column is added with the default 0 and every existing row is then
+/// set from its `created_at_ms` in the same transaction: no row keeps the default. The store
+/// names the column in every insert and update of a key, so the default is never used after
+/// this migration, and `NOT NULL` refuses a key written without the time.
+const V7: &str = "
+ALTER TABLE keys ADD COLUMN policy_updated_at_ms INTEGER NOT NULL DEFAULT 0;
+
+UPDATE keys SET policy_updated_at_ms = created_at_ms;
 ";
 
 /// Which connection is being configured: only the writer may switch the journal mode.

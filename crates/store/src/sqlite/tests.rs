@@ -52,6 +52,8 @@ pub(super) fn key() -> Key {
         current_version: 1,
         tags: BTreeMap::from([("a".into(), "b".into())]),
         policy: "{}".into(),
+        // As CreateKey sets it, and as migrating a key of an older version sets it (V7).
+        policy_updated_at: Timestamp(1_700_000_000_000),
         rotation: None,
         on_demand_rotations: 0,
         deletion: None,
@@ -121,12 +123,19 @@ fn schema_is_created_from_an_empty_file() {
         "access_keys",
         "accounts",
         "aliases",
+        "grants",
         "key_imported_materials",
         "key_tags",
         "key_usage",
         "key_versions",
         "keys",
         "leases",
+        "role_policies",
+        "role_tags",
+        "roles",
+        "user_policies",
+        "user_tags",
+        "users",
     ];
     assert_eq!(tables, want);
 }
@@ -250,6 +259,7 @@ fn populate(store: &SqliteStore) -> (Key, KeyVersion, Alias, Account, AccessKey)
         id: "AKIAIOSFODNN7EXAMPLE".into(),
         account: account(),
         principal_arn: "arn:aws:iam::111122223333:root".into(),
+        owner: strongroom_core::identity::AccessKeyOwner::Root,
         wrapped_secret: vec![9; 48],
         status: AccessKeyStatus::Active,
         created_at: key.created_at,
@@ -417,6 +427,7 @@ fn arbitrary_key() -> impl Strategy<Value = Key> {
         any::<u32>(),
         prop::collection::btree_map(any::<String>(), any::<String>(), 0..8),
         any::<String>(),
+        any::<i64>(),
     );
     let lifecycle = (
         prop::option::of((any::<u32>(), any::<i64>())),
@@ -435,7 +446,7 @@ fn arbitrary_key() -> impl Strategy<Value = Key> {
         ),
     );
     (enums, fields, lifecycle).prop_map(|((spec, usage, origin, manager, state), f, l)| {
-        let (created, description, current_version, tags, policy) = f;
+        let (created, description, current_version, tags, policy, policy_updated) = f;
         let (rotation, on_demand_rotations, deletion, imported) = l;
         Key {
             created_at: Timestamp(created),
@@ -448,6 +459,7 @@ fn arbitrary_key() -> impl Strategy<Value = Key> {
             current_version,
             tags,
             policy,
+            policy_updated_at: Timestamp(policy_updated),
             rotation: rotation.map(|(period_days, next)| RotationSchedule {
                 period_days,
                 next_rotation_at: Timestamp(next),

@@ -64,7 +64,11 @@ pub(crate) struct RequestTemplate {
 impl RequestTemplate {
     /// A `POST /` of `body` to KMS operation `operation` on `host` (the `host:port` authority).
     pub(crate) fn new(host: &str, operation: &str, body: Vec<u8>) -> Self {
-        let target = format!("TrentService.{operation}");
+        Self::with_target(host, format!("TrentService.{operation}"), body)
+    }
+
+    /// A `POST /` of `body` with `X-Amz-Target: target` (Strongroom's own extensions).
+    pub(crate) fn with_target(host: &str, target: String, body: Vec<u8>) -> Self {
         let head = format!(
             "POST / HTTP/1.1\r\nhost: {host}\r\ncontent-type: {CONTENT_TYPE}\r\n\
              x-amz-target: {target}\r\ncontent-length: {}\r\n",

@@ -7,8 +7,8 @@
 //! hidden `bench --serve-baseline` mode), unless `--endpoint` points it at a running server.
 
 mod baseline;
-mod child;
-mod client;
+pub(crate) mod child;
+pub(crate) mod client;
 mod load;
 mod report;
 mod session;

@@ -1,0 +1,647 @@
+//! The AWS Query protocol, as IAM and STS speak it: `POST /` with an
+//! `application/x-www-form-urlencoded` body (`Action=CreateUser&Version=2010-05-08&…`, lists
+//! flattened as `Tags.member.1.Key`), answered with XML
+//! (`<CreateUserResponse><CreateUserResult>…</CreateUserResult><ResponseMetadata>…`), errors
+//! as `<ErrorResponse><Error><Type>Sender</Type><Code>…</Code>…`.
+//!
+//! Which service a request is for comes from its SigV4 credential scope (`iam` or `sts`); the
+//! request is authenticated for that service like a KMS request is for `kms`.
+//!
+//! **Parsing** is strict and bounded: the body must be printable ASCII with well-formed `%XX`
+//! escapes that decode to UTF-8, hold at most [`MAX_PARAMS`] parameters with names of at most
+//! [`MAX_NAME_LEN`] bytes, none repeated, and list members must be numbered `1..=n` with
+//! `n <= MAX_LIST_INDEX`. Anything else is refused with a precise `MalformedQueryString`
+//! rather than guessed at.
+//!
+//! **XML** is written by the small escaping writer [`Xml`] rather than a library: responses
+//! are a fixed vocabulary of elements with text content and one `xmlns` attribute, so the
+//! only correctness concern is escaping, which is short enough to test exhaustively here; a
+//! dependency (quick-xml) would add a reader and serde glue this never uses.
+
+pub(crate) mod iam;
+pub(crate) mod sts;
+
+use crate::error::ApiError;
+use crate::{AwsApi, Request, Response, header};
+use std::collections::BTreeMap;
+use strongroom_core::time::Timestamp;
+
+/// The content type of Query protocol responses.
+pub const XML_CONTENT_TYPE: &str = "text/xml";
+/// The most parameters one request may carry.
+pub(crate) const MAX_PARAMS: usize = 1_000;
+/// The longest parameter name, in bytes.
+pub(crate) const MAX_NAME_LEN: usize = 256;
+/// The highest list member number accepted (no list of these APIs has more than 50).
+pub(crate) const MAX_LIST_INDEX: usize = 1_000;
+
+/// The services spoken over the Query protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum QueryService {
+    Iam,
+    Sts,
+}
+
+impl QueryService {
+    /// The SigV4 signing name.
+    pub(crate) fn signing_name(self) -> &'static str {
+        match self {
+            Self::Iam => "iam",
+            Self::Sts => "sts",
+        }
+    }
+
+    /// The API version `Version` must name.
+    pub(crate) fn version(self) -> &'static str {
+        match self {
+            Self::Iam => "2010-05-08",
+            Self::Sts => "2011-06-15",
+        }
+    }
+
+    /// The XML namespace of responses.
+    pub(crate) fn namespace(self) -> &'static str {
+        match self {
+            Self::Iam => "https://iam.amazonaws.com/doc/2010-05-08/",
+            Self::Sts => "https://sts.amazonaws.com/doc/2011-06-15/",
+        }
+    }
+}
+
+/// Whether `req` uses the Query protocol: no `X-Amz-Target`, `POST`, a form body.
+pub(crate) fn is_query_request(req: &Request<'_>) -> bool {
+    if req.method != "POST" || header(req.headers, "x-amz-target").is_some() {
+        return false;
+    }
+    header(req.headers, "content-type").is_some_and(|ct| {
+        ct.split(';').next().is_some_and(|media| {
+            media
+                .trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
+    })
+}
+
+// -- errors --------------------------------------------------------------------------------
+
+/// A failed Query request.
+#[derive(Debug)]
+pub(crate) enum QueryError {
+    /// Authentication or the operation failed (shared with the JSON protocol).
+    Api(ApiError),
+    /// The body is not a well-formed form (`MalformedQueryString`).
+    Malformed(String),
+    /// No `Action` parameter.
+    MissingAction,
+    /// `Action` names no operation of this service and version.
+    InvalidAction(String),
+}
+
+impl From<ApiError> for QueryError {
+    fn from(e: ApiError) -> Self {
+        Self::Api(e)
+    }
+}
+
+impl From<strongroom_core::KmsError> for QueryError {
+    fn from(e: strongroom_core::KmsError) -> Self {
+        Self::Api(ApiError::Kms(e))
+    }
+}
+
+impl QueryError {
+    /// Code, HTTP status and message.
+    pub(crate) fn parts(&self, service: QueryService) -> (&'static str, u16, String) {
+        match self {
+            Self::Api(e) => e.query_parts(service.signing_name()),
+            Self::Malformed(m) => ("MalformedQueryString", 400, m.clone()),
+            Self::MissingAction => ("MissingAction", 400, "Missing Action".to_owned()),
+            Self::InvalidAction(m) => ("InvalidAction", 400, m.clone()),
+        }
+    }
+}
+
+/// The error document: `<ErrorResponse><Error><Type/><Code/><Message/></Error><RequestId/>`.
+pub(crate) fn error_body(
+    service: QueryService,
+    code: &str,
+    status: u16,
+    message: &str,
+    request_id: &str,
+) -> Vec<u8> {
+    let mut x = Xml::new();
+    x.open_ns("ErrorResponse", service.namespace());
+    x.open("Error");
+    x.elem("Type", if status >= 500 { "Receiver" } else { "Sender" });
+    x.elem("Code", code);
+    x.elem("Message", message);
+    x.close("Error");
+    x.elem("RequestId", request_id);
+    x.close("ErrorResponse");
+    x.finish()
+}
+
+// -- the form ------------------------------------------------------------------------------
+
+/// The decoded parameters of a request, by name.
+#[derive(Debug, Default)]
+pub(crate) struct Params {
+    map: BTreeMap<String, String>,
+}
+
+fn malformed(msg: String) -> QueryError {
+    QueryError::Malformed(msg)
+}
+
+fn hex(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Checks one `name=value` part at byte `offset` of the body: printable ASCII, every `%`
+/// followed by two hex digits, and each side decoding to UTF-8 (`form_urlencoded` would
+/// replace bad sequences silently).
+fn check_part(part: &[u8], offset: usize) -> Result<(), QueryError> {
+    let mut decoded = Vec::with_capacity(part.len());
+    let mut side_start = offset;
+    let mut seen_eq = false;
+    let mut i = 0;
+    while let Some(&b) = part.get(i) {
+        match b {
+            b'%' => {
+                let (Some(h), Some(l)) = (
+                    part.get(i + 1).copied().and_then(hex),
+                    part.get(i + 2).copied().and_then(hex),
+                ) else {
+                    return Err(malformed(format!(
+                        "Invalid percent-encoding at byte {} of the request body.",
+                        offset + i
+                    )));
+                };
+                decoded.push(h << 4 | l);
+                i += 3;
+                continue;
+            }
+            b'=' if !seen_eq => {
+                seen_eq = true;
+                check_utf8(&decoded, side_start)?;
+                decoded.clear();
+                side_start = offset + i + 1;
+            }
+            b'+' => decoded.push(b' '),
+            0x21..=0x7e => decoded.push(b),
+            _ => {
+                return Err(malformed(format!(
+                    "Byte {} of the request body is not printable ASCII; the body must be \
+                     application/x-www-form-urlencoded.",
+                    offset + i
+                )));
+            }
+        }
+        i += 1;
+    }
+    check_utf8(&decoded, side_start)
+}
+
+fn check_utf8(decoded: &[u8], at: usize) -> Result<(), QueryError> {
+    if std::str::from_utf8(decoded).is_err() {
+        return Err(malformed(format!(
+            "The parameter at byte {at} of the request body is not UTF-8 once percent-decoded."
+        )));
+    }
+    Ok(())
+}
+
+impl Params {
+    /// Parses a form body (see the module docs for the rules).
+    pub(crate) fn parse(body: &[u8]) -> Result<Self, QueryError> {
+        let mut offset = 0;
+        let mut count = 0usize;
+        for part in body.split(|b| *b == b'&') {
+            if !part.is_empty() {
+                count += 1;
+                if count > MAX_PARAMS {
+                    return Err(malformed(format!(
+                        "The request has more than {MAX_PARAMS} parameters."
+                    )));
+                }
+                check_part(part, offset)?;
+            }
+            offset += part.len() + 1;
+        }
+        let mut map = BTreeMap::new();
+        for (name, value) in form_urlencoded::parse(body) {
+            if name.is_empty() {
+                return Err(malformed("A parameter has an empty name.".to_owned()));
+            }
+            if name.len() > MAX_NAME_LEN {
+                return Err(malformed(format!(
+                    "A parameter name is longer than {MAX_NAME_LEN} bytes."
+                )));
+            }
+            let name = name.into_owned();
+            if map.contains_key(&name) {
+                return Err(malformed(format!(
+                    "The parameter {name} appears more than once."
+                )));
+            }
+            map.insert(name, value.into_owned());
+        }
+        Ok(Self { map })
+    }
+
+    /// A scalar parameter.
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
+        self.map.get(name).map(String::as_str)
+    }
+
+    /// Whether member `name` was sent at all (as a scalar, or as a list or structure).
+    pub(crate) fn has(&self, name: &str) -> bool {
+        let nested = format!("{name}.");
+        self.map.contains_key(name)
+            || self
+                .map
+                .range(nested.clone()..)
+                .next()
+                .is_some_and(|(k, _)| k.starts_with(&nested))
+    }
+
+    /// An owned scalar parameter.
+    pub(crate) fn string(&self, name: &str) -> Option<String> {
+        self.get(name).map(str::to_owned)
+    }
+
+    /// An integer parameter; `member` is its lowerCamel name for the message.
+    pub(crate) fn int(&self, name: &str, member: &str) -> Result<Option<i64>, QueryError> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(v) => v.parse::<i64>().map(Some).map_err(|_| {
+                QueryError::Api(ApiError::Kms(strongroom_core::KmsError::Validation(
+                    format!(
+                        "1 validation error detected: Value '{}' at '{member}' failed to satisfy \
+                     constraint: Member must be an integer",
+                        v.chars().take(64).collect::<String>()
+                    ),
+                )))
+            }),
+        }
+    }
+
+    /// The members of list `prefix` (`prefix.member.N[.Field]`), numbered `1..=n`:
+    /// `None` if the list is absent, empty if sent as `prefix=` (how SDKs send `[]`).
+    fn members<'a>(&'a self, prefix: &str) -> Result<Option<Members<'a>>, QueryError> {
+        let head = format!("{prefix}.member.");
+        let mut found: Members<'a> = BTreeMap::new();
+        for (name, value) in self.map.range(head.clone()..) {
+            let Some(rest) = name.strip_prefix(head.as_str()) else {
+                break;
+            };
+            let (index, field) = match rest.split_once('.') {
+                Some((i, f)) => (i, f),
+                None => (rest, ""),
+            };
+            let n = parse_index(index)
+                .ok_or_else(|| malformed(format!("{name} is not a valid list member name.")))?;
+            found.entry(n).or_default().push((field, value.as_str()));
+        }
+        if found.is_empty() {
+            return Ok(self.map.contains_key(prefix).then(BTreeMap::new));
+        }
+        if found.keys().copied().ne(1..=found.len()) {
+            return Err(malformed(format!(
+                "The members of {prefix} must be numbered 1, 2, 3… without gaps."
+            )));
+        }
+        Ok(Some(found))
+    }
+
+    /// A list of strings (`prefix.member.N`).
+    pub(crate) fn list(&self, prefix: &str) -> Result<Option<Vec<String>>, QueryError> {
+        let Some(members) = self.members(prefix)? else {
+            return Ok(None);
+        };
+        let mut out = Vec::with_capacity(members.len());
+        for (n, fields) in members {
+            match fields.as_slice() {
+                [("", v)] => out.push((*v).to_owned()),
+                _ => {
+                    return Err(malformed(format!(
+                        "{prefix}.member.{n} must be a single value."
+                    )));
+                }
+            }
+        }
+        Ok(Some(out))
+    }
+
+    /// A list of structures (`prefix.member.N.Field`), each as its fields by name.
+    pub(crate) fn struct_list(
+        &self,
+        prefix: &str,
+    ) -> Result<Option<Vec<BTreeMap<String, String>>>, QueryError> {
+        let Some(members) = self.members(prefix)? else {
+            return Ok(None);
+        };
+        let mut out = Vec::with_capacity(members.len());
+        for (n, fields) in members {
+            let mut m = BTreeMap::new();
+            for (field, value) in fields {
+                if field.is_empty() || field.contains('.') {
+                    return Err(malformed(format!(
+                        "{prefix}.member.{n} must be a structure (name its fields)."
+                    )));
+                }
+                m.insert(field.to_owned(), value.to_owned());
+            }
+            out.push(m);
+        }
+        Ok(Some(out))
+    }
+}
+
+/// The members of a list by number, each as its `(field, value)` pairs (`field` empty for a
+/// scalar member).
+type Members<'a> = BTreeMap<usize, Vec<(&'a str, &'a str)>>;
+
+/// A list member number: decimal, no leading zero, `1..=MAX_LIST_INDEX`.
+fn parse_index(s: &str) -> Option<usize> {
+    if s.is_empty() || s.len() > 4 || s.starts_with('0') || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse::<usize>()
+        .ok()
+        .filter(|n| (1..=MAX_LIST_INDEX).contains(n))
+}
+
+// -- XML -----------------------------------------------------------------------------------
+
+/// A minimal XML writer: elements with escaped text content. Its `Debug` shows the length
+/// only: a response can carry a secret access key or a session token.
+#[derive(Default)]
+pub(crate) struct Xml {
+    buf: String,
+}
+
+impl std::fmt::Debug for Xml {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Xml").field("len", &self.buf.len()).finish()
+    }
+}
+
+impl Xml {
+    pub(crate) fn new() -> Self {
+        Self::default()
+    }
+
+    /// `<name xmlns="ns">`.
+    pub(crate) fn open_ns(&mut self, name: &str, ns: &str) {
+        self.buf.push('<');
+        self.buf.push_str(name);
+        self.buf.push_str(" xmlns=\"");
+        escape_into(&mut self.buf, ns);
+        self.buf.push_str("\">");
+    }
+
+    /// `<name>`.
+    pub(crate) fn open(&mut self, name: &str) {
+        self.buf.push('<');
+        self.buf.push_str(name);
+        self.buf.push('>');
+    }
+
+    /// `</name>`.
+    pub(crate) fn close(&mut self, name: &str) {
+        self.buf.push_str("</");
+        self.buf.push_str(name);
+        self.buf.push('>');
+    }
+
+    /// `<name>text</name>`, the text escaped.
+    pub(crate) fn elem(&mut self, name: &str, text: &str) {
+        self.open(name);
+        escape_into(&mut self.buf, text);
+        self.close(name);
+    }
+
+    /// [`Self::elem`] when `text` is present.
+    pub(crate) fn opt_elem(&mut self, name: &str, text: Option<&str>) {
+        if let Some(t) = text {
+            self.elem(name, t);
+        }
+    }
+
+    /// A timestamp element in ISO 8601 (`2024-05-01T12:00:00Z`).
+    pub(crate) fn time(&mut self, name: &str, at: Timestamp) {
+        self.elem(name, &iso8601(at));
+    }
+
+    /// A boolean element.
+    pub(crate) fn bool(&mut self, name: &str, v: bool) {
+        self.elem(name, if v { "true" } else { "false" });
+    }
+
+    pub(crate) fn finish(self) -> Vec<u8> {
+        self.buf.into_bytes()
+    }
+}
+
+/// Appends `text` escaped for XML 1.0 content and attribute values. Characters XML 1.0 cannot
+/// carry at all (most C0 controls, U+FFFE, U+FFFF) become U+FFFD; carriage returns are written
+/// as a character reference so parsers do not normalize them away.
+pub(crate) fn escape_into(out: &mut String, text: &str) {
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\r' => out.push_str("&#xD;"),
+            '\t' | '\n' => out.push(c),
+            '\u{0}'..='\u{1F}' | '\u{FFFE}' | '\u{FFFF}' => out.push('\u{FFFD}'),
+            _ => out.push(c),
+        }
+    }
+}
+
+/// The document of a successful response: `<ActionResponse xmlns=…>`, the result element
+/// (when the operation has an output) filled by `result`, and the request id.
+pub(crate) fn response_body(
+    service: QueryService,
+    action: &str,
+    request_id: &str,
+    result: Option<&dyn Fn(&mut Xml)>,
+) -> Vec<u8> {
+    let mut x = Xml::new();
+    let outer = format!("{action}Response");
+    x.open_ns(&outer, service.namespace());
+    if let Some(fill) = result {
+        let inner = format!("{action}Result");
+        x.open(&inner);
+        fill(&mut x);
+        x.close(&inner);
+    }
+    x.open("ResponseMetadata");
+    x.elem("RequestId", request_id);
+    x.close("ResponseMetadata");
+    x.close(&outer);
+    x.finish()
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ` (UTC), as IAM and STS write timestamps.
+pub(crate) fn iso8601(at: Timestamp) -> String {
+    let secs = at.unix_seconds();
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Howard Hinnant's days-to-civil algorithm (proleptic Gregorian calendar).
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+/// A policy document as IAM returns it: URL-encoded (RFC 3986; every byte but the unreserved
+/// characters as `%XX`). SDKs decode it (botocore `unquote`s and parses it).
+pub(crate) fn url_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() * 3);
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+// -- the entry point -----------------------------------------------------------------------
+
+impl AwsApi {
+    /// Handles a Query protocol request end to end.
+    pub(crate) async fn handle_query(
+        &self,
+        req: &Request<'_>,
+        request_id: String,
+        peer: Option<std::net::IpAddr>,
+    ) -> Response {
+        // The credential scope names the service; an unparsable signature is reported by
+        // `authenticate` below, in IAM's namespace.
+        let service = match strongroom_sigv4::parse(req) {
+            Ok(a) if a.service() == "sts" => QueryService::Sts,
+            _ => QueryService::Iam,
+        };
+        let result = self.query_inner(service, req, &request_id, peer).await;
+        let (status, body) = match result {
+            Ok(body) => (200, body),
+            Err(e) => {
+                let (code, status, message) = e.parts(service);
+                if status >= 500 {
+                    tracing::warn!(request_id, code, "request failed");
+                } else {
+                    tracing::debug!(request_id, code, "request refused");
+                }
+                (
+                    status,
+                    error_body(service, code, status, &message, &request_id),
+                )
+            }
+        };
+        Response {
+            status,
+            request_id,
+            body,
+            content_type: XML_CONTENT_TYPE,
+        }
+    }
+
+    async fn query_inner(
+        &self,
+        service: QueryService,
+        req: &Request<'_>,
+        request_id: &str,
+        peer: Option<std::net::IpAddr>,
+    ) -> Result<Vec<u8>, QueryError> {
+        let ctx = self
+            .authenticate(req, request_id, service.signing_name(), peer)
+            .await?;
+        if req.path != "/" {
+            return Err(QueryError::InvalidAction(format!(
+                "The path {} is not an endpoint of this service; send requests to /.",
+                req.path.chars().take(256).collect::<String>()
+            )));
+        }
+        let params = Params::parse(req.body)?;
+        let action = params.get("Action").ok_or(QueryError::MissingAction)?;
+        if let Some(v) = params.get("Version")
+            && v != service.version()
+        {
+            return Err(QueryError::InvalidAction(format!(
+                "Could not find operation {} for version {}",
+                shown(action),
+                shown(v)
+            )));
+        }
+        let call = Call {
+            svc: &self.service,
+            ctx: &ctx,
+            params: &params,
+            request_id,
+        };
+        let found = match service {
+            QueryService::Iam => iam::dispatch(action, call).await,
+            QueryService::Sts => sts::dispatch(action, call).await,
+        };
+        found.unwrap_or_else(|| {
+            Err(QueryError::InvalidAction(format!(
+                "Could not find operation {} for version {}",
+                shown(action),
+                service.version()
+            )))
+        })
+    }
+}
+
+/// A client-supplied name, bounded for a message.
+fn shown(s: &str) -> String {
+    s.chars().take(128).collect()
+}
+
+/// What every Query handler gets.
+#[derive(Clone, Copy)]
+pub(crate) struct Call<'a> {
+    pub(crate) svc: &'a strongroom_service::Service,
+    pub(crate) ctx: &'a strongroom_service::RequestContext,
+    pub(crate) params: &'a Params,
+    pub(crate) request_id: &'a str,
+}
+
+impl std::fmt::Debug for Call<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Call")
+            .field("request_id", &self.request_id)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests;
