@@ -17,12 +17,10 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from kms_helpers import error_of, unique
+from kms_helpers import aws_client, error_of, unique
 
 REGION = "us-east-1"
 CLI_TIMEOUT_S = 60
@@ -41,22 +39,9 @@ class Creds:
 
 
 def client(service: str, endpoint: str, creds: Creds, region: str = REGION, *, validate: bool = True):
-    """A boto3 client with its own session; retries off (an error is an answer)."""
-    session = boto3.session.Session()
-    return session.client(
-        service,
-        endpoint_url=endpoint,
-        aws_access_key_id=creds.access_key_id,
-        aws_secret_access_key=creds.secret_access_key,
-        aws_session_token=creds.session_token,
-        region_name=region,
-        config=Config(
-            parameter_validation=validate,
-            retries={"max_attempts": 1, "mode": "standard"},
-            connect_timeout=10,
-            read_timeout=60,
-        ),
-    )
+    """A boto3 client for `creds`; retries off (an error is an answer)."""
+    return aws_client(service, endpoint, creds.access_key_id, creds.secret_access_key,
+                      creds.session_token, region, validate=validate)
 
 
 @dataclass

@@ -11,13 +11,11 @@ import urllib.parse
 from dataclasses import dataclass
 from typing import Any
 
-import boto3
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
-from botocore.config import Config
 from botocore.credentials import Credentials
 
-from kms_helpers import RawResponse, send_raw, unique
+from kms_helpers import RawResponse, aws_client, send_raw, unique
 
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded; charset=utf-8"
 IAM_NS = "https://iam.amazonaws.com/doc/2010-05-08/"
@@ -29,21 +27,9 @@ def client(service: str, server, access_key_id: str | None = None, secret_access
            session_token: str | None = None, *, validate: bool = True):
     """A boto3 client of `service` (iam, sts, kms) against `server`, with the
     server's root credentials unless others are given. Retries are off."""
-    session = boto3.session.Session()
-    return session.client(
-        service,
-        endpoint_url=server.endpoint,
-        aws_access_key_id=access_key_id or server.access_key_id,
-        aws_secret_access_key=secret_access_key or server.secret_access_key,
-        aws_session_token=session_token,
-        region_name=server.region,
-        config=Config(
-            parameter_validation=validate,
-            retries={"max_attempts": 1, "mode": "standard"},
-            connect_timeout=10,
-            read_timeout=60,
-        ),
-    )
+    return aws_client(service, server.endpoint, access_key_id or server.access_key_id,
+                      secret_access_key or server.secret_access_key, session_token,
+                      server.region, validate=validate)
 
 
 @dataclass

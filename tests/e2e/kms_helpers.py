@@ -36,26 +36,30 @@ def unique_alias(prefix: str = "e2e") -> str:
     return f"alias/{unique(prefix)}"
 
 
-def kms_client(
+def aws_client(
+    service: str,
     endpoint: str,
     access_key_id: str,
     secret_access_key: str,
+    session_token: str | None = None,
     region: str = "us-east-1",
     *,
     validate: bool = True,
     read_timeout: float = 60,
 ):
-    """A boto3 KMS client with its own session (safe to use from one thread).
+    """A boto3 client of `service` (kms, iam, sts) with its own session (safe to use from
+    one thread).
 
     Retries are off: a 5xx or throttling answer is a failure, not something to
     paper over.
     """
     session = boto3.session.Session()
     return session.client(
-        "kms",
+        service,
         endpoint_url=endpoint,
         aws_access_key_id=access_key_id,
         aws_secret_access_key=secret_access_key,
+        aws_session_token=session_token,
         region_name=region,
         config=Config(
             parameter_validation=validate,
@@ -65,6 +69,20 @@ def kms_client(
             max_pool_connections=20,
         ),
     )
+
+
+def kms_client(
+    endpoint: str,
+    access_key_id: str,
+    secret_access_key: str,
+    region: str = "us-east-1",
+    *,
+    validate: bool = True,
+    read_timeout: float = 60,
+):
+    """A boto3 KMS client (see `aws_client`)."""
+    return aws_client("kms", endpoint, access_key_id, secret_access_key, None, region,
+                      validate=validate, read_timeout=read_timeout)
 
 
 def error_of(exc: ClientError) -> tuple[str, str, int]:

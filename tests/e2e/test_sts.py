@@ -293,6 +293,18 @@ def test_sessions_expire(clock_server):
     # Fresh credentials work again.
     again = user.client(server, "sts").assume_role(RoleArn=r["Arn"], RoleSessionName="again")["Credentials"]
     assert session_client(server, "sts", again).get_caller_identity()["Arn"].endswith("/again")
+    # Seven days after expiry the scheduler deletes the session's key (and only that one: the
+    # "again" session expired an hour later): from then on it is unknown, not expired.
+    assert server.advance_clock(6 * 86400)["sessions"] == 0
+    with raises("ExpiredToken", 403):
+        sts.get_caller_identity()
+    assert server.advance_clock(86400)["sessions"] == 1
+    with raises("ExpiredToken", 403):
+        session_client(server, "sts", again).get_caller_identity()
+    with raises("InvalidClientTokenId", 403):
+        sts.get_caller_identity()
+    with raises("UnrecognizedClientException", 400):
+        session_client(server, "kms", creds).list_keys()
 
 
 def test_sessions_of_a_deleted_role_keep_no_permissions(server, iam, alice):

@@ -102,11 +102,12 @@ impl KmsError {
         Self::NotFound(format!("Alias '{alias_arn}' is not found."))
     }
 
-    /// `AccessDeniedException` as AWS words it: names the caller, the action and the key, and
-    /// says which kind of policy had no allow, without revealing any policy's contents.
-    pub fn access_denied(caller_arn: &str, action: &str, resource: &str, because: &str) -> Self {
+    /// `AccessDeniedException` as AWS words it: names the caller, the action and the resource,
+    /// then `reason` ("because no identity-based policy allows the kms:Encrypt action", "with
+    /// an explicit deny in a resource-based policy"), never a policy's contents.
+    pub fn access_denied(caller_arn: &str, action: &str, resource: &str, reason: &str) -> Self {
         Self::AccessDenied(format!(
-            "User: {caller_arn} is not authorized to perform: {action} on resource: {resource} because {because}"
+            "User: {caller_arn} is not authorized to perform: {action} on resource: {resource} {reason}"
         ))
     }
 

@@ -204,10 +204,7 @@ struct Denied {
 /// `AccessDeniedException` as AWS words it: caller, action, resource, and which kind of policy
 /// failed to allow or denied; never a policy's contents.
 fn deny(ctx: &RequestContext, action: &str, resource: &str, d: &Denied) -> KmsError {
-    KmsError::AccessDenied(format!(
-        "User: {} is not authorized to perform: {action} on resource: {resource} {}",
-        ctx.caller.principal_arn, d.phrase
-    ))
+    KmsError::access_denied(&ctx.caller.principal_arn, action, resource, &d.phrase)
 }
 
 impl Service {

@@ -1,4 +1,5 @@
-//! Background work: automatic rotations that are due, and keys whose deletion window ended.
+//! Background work: automatic rotations that are due, expired imported material, keys whose
+//! deletion window ended, and long-expired role session credentials.
 //!
 //! Every node runs the loop; a lease in the store lets one node at a time do the work, and every
 //! change is a revision-checked write that re-checks that the work is still due, so a step done
@@ -15,6 +16,9 @@ use strongroom_store::{StoreError, Transaction, Write};
 const BATCH: usize = 256;
 /// The lease name of the scheduler.
 const LEASE: &str = "scheduler";
+/// How long expired session credentials are kept before they are deleted. Until then a request
+/// signed with them is told `ExpiredTokenException`; afterwards the key is simply unknown.
+pub const SESSION_RETENTION_MS: i64 = 7 * strongroom_core::lifecycle::DAY_MS;
 
 /// What one pass did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -25,6 +29,8 @@ pub struct DueWork {
     pub deleted: usize,
     /// Keys whose imported material expired.
     pub expired: usize,
+    /// Expired session credentials deleted after [`SESSION_RETENTION_MS`].
+    pub sessions: usize,
 }
 
 impl Service {
@@ -67,7 +73,44 @@ impl Service {
                 Err(e) => tracing::warn!(key = %id, error = %e, "key deletion failed"),
             }
         }
+        let cutoff = strongroom_core::time::Timestamp(now.0.saturating_sub(SESSION_RETENTION_MS));
+        let due = self
+            .store_call("ExpiredSessions", move |s| {
+                s.list_expired_sessions(cutoff, BATCH)
+            })
+            .await?;
+        for id in due {
+            match self.purge_session(&id).await {
+                Ok(true) => done.sessions += 1,
+                Ok(false) => {}
+                Err(e) => tracing::warn!(access_key_id = %id, error = %e, "session purge failed"),
+            }
+        }
         Ok(done)
+    }
+
+    /// Deletes session credentials `id`, unless they changed meanwhile.
+    async fn purge_session(&self, id: &str) -> Result<bool, KmsError> {
+        let lookup = id.to_owned();
+        let Some(current) = self
+            .store_call("GetAccessKey", move |s| s.get_access_key(&lookup))
+            .await?
+        else {
+            return Ok(false);
+        };
+        let mut txn = Transaction::new();
+        txn.push(Write::DeleteAccessKey {
+            id: id.to_owned(),
+            revision: current.revision,
+        });
+        match self.store_raw(move |s| s.commit(txn)).await {
+            Ok(()) => {
+                self.inner.cache.invalidate_credential(&id.to_owned());
+                Ok(true)
+            }
+            Err(StoreError::Conflict) => Ok(false),
+            Err(e) => Err(crate::store_call::map_store_error("DeleteAccessKey", e)),
+        }
     }
 
     /// Destroys key `id` if its deletion window has ended: key, tags, material and aliases.

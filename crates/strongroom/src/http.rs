@@ -60,8 +60,8 @@ async fn clock_advance(State(c): State<ClockControl>, body: axum::body::Bytes) -
         Ok(done) => {
             let now = c.clock.now().unix_seconds_f64();
             let body = format!(
-                r#"{{"now":{now},"rotated":{},"deleted":{},"expired":{}}}"#,
-                done.rotated, done.deleted, done.expired
+                r#"{{"now":{now},"rotated":{},"deleted":{},"expired":{},"sessions":{}}}"#,
+                done.rotated, done.deleted, done.expired, done.sessions
             );
             (StatusCode::OK, body).into_response()
         }

@@ -130,7 +130,7 @@ impl Service {
                 &ctx.caller.principal_arn,
                 "sts:AssumeRole",
                 &input.role_arn,
-                "no resource-based policy allows the sts:AssumeRole action",
+                "because no resource-based policy allows the sts:AssumeRole action",
             )
         };
         // A role that does not exist is refused exactly like one whose trust policy does not
