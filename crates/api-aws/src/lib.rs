@@ -14,6 +14,8 @@
 mod auth;
 mod dispatch;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod input;
 mod ops;
 pub mod query;
