@@ -131,10 +131,10 @@ impl Service {
         raw.extend_from_slice(TOKEN_MAGIC);
         raw.push(TOKEN_VERSION);
         raw.extend_from_slice(key_id.as_bytes());
-        let id_bytes = (0..32)
-            .map(|i| u8::from_str_radix(grant_id.get(2 * i..2 * i + 2).unwrap_or("zz"), 16))
-            .collect::<Result<Vec<u8>, _>>()
-            .map_err(|_| KmsError::Internal)?;
+        // Grant ids are 64 hex digits, so this is 32 bytes.
+        let id_bytes = super::hex_decode(grant_id)
+            .filter(|b| b.len() == 32)
+            .ok_or(KmsError::Internal)?;
         raw.extend_from_slice(&id_bytes);
         raw.extend_from_slice(&self.random::<16>()?);
         let mac = self.inner.root.fingerprint(TOKEN_LABEL, &raw);
