@@ -8,6 +8,7 @@
 //! - [`digest`]: SHA-256, HMAC-SHA-256 and constant-time comparison (SigV4 needs all three);
 //! - [`random`]: the injected source of randomness;
 //! - [`seal`]: the root key and the seals that protect it at rest;
+//! - [`signing`]: Ed25519 key pairs, signatures and their verification (the audit log's digests);
 //! - [`import`]: RSA wrapping keys and the unwrapping of imported key material (BYOK), with
 //!   [`keywrap`] (AES key wrap with padding, RFC 5649) for its `RSA_AES_KEY_WRAP_*` algorithms.
 #![forbid(unsafe_code)]
@@ -19,6 +20,7 @@ pub mod keywrap;
 pub mod random;
 pub mod seal;
 pub mod secret;
+pub mod signing;
 
 /// A cryptographic operation failed. Deliberately carries no detail: a failed open must not tell
 /// an attacker whether the key, the nonce, the associated data or the tag was wrong.

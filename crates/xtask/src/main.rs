@@ -3,7 +3,7 @@
 //! `cargo run -p xtask -- layering` fails when a crate depends on one the architecture forbids
 //! (docs/ARCHITECTURE.md): the direction of workspace dependencies, and which external crates
 //! each layer may name (only `crypto` names aws-lc-rs; `core` never sees HTTP, async runtimes,
-//! JSON or SQL; front ends never touch storage).
+//! JSON or SQL; front ends never touch storage; the audit log knows no operation, HTTP or store).
 #![forbid(unsafe_code)]
 
 use std::process::{Command, ExitCode};
@@ -15,6 +15,12 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("strongroom-policy", &[]),
     ("strongroom-sigv4", &["strongroom-crypto"]),
     ("strongroom-store", &["strongroom-core"]),
+    // The audit log: events, chain, digests. Knows no operation, HTTP or store; it needs
+    // `core` for the clock only and `crypto` for hashing, the root key and Ed25519.
+    (
+        "strongroom-audit",
+        &["strongroom-core", "strongroom-crypto"],
+    ),
     (
         "strongroom-service",
         &[
@@ -22,6 +28,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "strongroom-crypto",
             "strongroom-store",
             "strongroom-policy",
+            "strongroom-audit",
         ],
     ),
     (
@@ -31,6 +38,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "strongroom-crypto",
             "strongroom-service",
             "strongroom-sigv4",
+            "strongroom-audit",
         ],
     ),
     (
@@ -42,6 +50,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "strongroom-service",
             "strongroom-api-aws",
             "strongroom-sigv4",
+            "strongroom-audit",
         ],
     ),
     ("xtask", &[]),
@@ -72,6 +81,10 @@ const FORBIDDEN_EXTERNAL: &[(&str, &[&str])] = &[
     (
         "strongroom-store",
         &["tokio", "http", "hyper", "axum", "aws-lc-rs"],
+    ),
+    (
+        "strongroom-audit",
+        &["http", "hyper", "axum", "rusqlite", "aws-lc-rs"],
     ),
     (
         "strongroom-service",
@@ -211,6 +224,9 @@ mod tests {
             edge("strongroom-crypto", "aws-lc-rs", None),
             edge("strongroom-sigv4", "aws-sigv4", Some("dev")),
             edge("strongroom-store", "rusqlite", None),
+            edge("strongroom-audit", "strongroom-crypto", None),
+            edge("strongroom-audit", "tokio", None),
+            edge("strongroom-service", "strongroom-audit", None),
         ];
         assert!(violations(&e, &ws()).is_empty());
     }
@@ -223,8 +239,13 @@ mod tests {
             edge("strongroom-core", "tokio", None),
             edge("strongroom-service", "aws-lc-rs", None),
             edge("strongroom-new", "strongroom-core", None),
+            edge("strongroom-audit", "strongroom-service", None),
+            edge("strongroom-audit", "strongroom-store", None),
+            edge("strongroom-audit", "aws-lc-rs", None),
+            edge("strongroom-audit", "http", None),
+            edge("strongroom-core", "strongroom-audit", None),
         ];
         let v = violations(&e, &ws());
-        assert_eq!(v.len(), 5, "{v:?}");
+        assert_eq!(v.len(), 10, "{v:?}");
     }
 }

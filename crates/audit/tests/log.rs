@@ -1,0 +1,571 @@
+//! The writer, recovery and the reader, on real files.
+#![cfg(test)]
+
+mod common;
+
+use common::*;
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+use strongroom_audit::*;
+
+fn small_segments() -> AuditOptions {
+    AuditOptions {
+        max_segment_bytes: 4_000,
+        digest_every_records: 5,
+        ..AuditOptions::default()
+    }
+}
+
+#[test]
+fn round_trip_every_event_comes_back_and_the_log_verifies() {
+    let fx = Fixture::new();
+    let rt = rt();
+    let log = fx.open(AuditOptions::default());
+    let pk = log.public_key();
+    record_all(&rt, &log, 0, 20);
+    rt.block_on(log.close()).unwrap();
+
+    let read: Vec<LoggedEvent> = events(fx.path(), EventFilter::default())
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(read.len(), 20);
+    for (i, e) in read.iter().enumerate() {
+        assert_eq!(e.event, event(i as u32));
+        assert_eq!(e.seq, i as u64 + 1);
+        assert_eq!(e.segment, "segment-00000001.jsonl");
+    }
+    let report = verify(fx.path(), &pk).unwrap();
+    assert_eq!(report.events, 20);
+    assert_eq!(report.digests, 1, "one digest at close");
+    assert_eq!(report.records, 21);
+    assert_eq!(report.last_seq, 21);
+    assert!(report.is_sealed());
+    let d = report.last_digest.unwrap();
+    assert_eq!((d.seq, d.last_seq), (21, 20));
+    assert_eq!(d.to_time, event(19).event_time);
+    assert_eq!(read_public_key(&fx.path()).unwrap(), pk);
+    verify_with(
+        fx.path(),
+        &pk,
+        VerifyOptions {
+            require_sealed: true,
+        },
+    )
+    .unwrap();
+}
+
+#[test]
+fn lines_have_the_documented_shape_and_digests_verify_independently() {
+    let fx = Fixture::new();
+    let rt = rt();
+    let log = fx.open(small_segments());
+    let pk = log.public_key();
+    record_all(&rt, &log, 0, 12);
+    rt.block_on(log.close()).unwrap();
+
+    let mut prev = "0".repeat(64);
+    let mut seq = 0u64;
+    let mut digests = 0;
+    for path in fx.segments() {
+        for line in read_lines(&path) {
+            seq += 1;
+            let text = String::from_utf8(line.clone()).unwrap();
+            let expected_start = format!("{{\"seq\":{seq},\"prev\":\"{prev}\",");
+            assert!(text.starts_with(&expected_start), "{text}");
+            let v: serde_json::Value = serde_json::from_slice(&line).unwrap();
+            if let Some(d) = v.get("digest") {
+                digests += 1;
+                assert_eq!(d["head"], prev.as_str());
+                assert_eq!(
+                    d["publicKeyFingerprint"],
+                    sha256_hex(pk.as_bytes()).as_str()
+                );
+                let sig = base64::Engine::decode(
+                    &base64::engine::general_purpose::STANDARD,
+                    d["signature"].as_str().unwrap(),
+                )
+                .unwrap();
+                pk.verify(signing_text(seq, d).as_bytes(), &sig).unwrap();
+                let sig_text = d["signature"].as_str().unwrap();
+                assert_eq!(digest_line(seq, &prev, d, sig_text), line, "canonical form");
+            } else {
+                assert_eq!(v["event"]["eventVersion"], "1.08");
+                assert_eq!(v["event"]["eventSource"], "kms.amazonaws.com");
+            }
+            prev = sha256_hex(&line);
+        }
+    }
+    assert!(digests >= 3, "{digests}");
+}
+
+#[test]
+fn the_chain_runs_across_rotated_segments() {
+    let fx = Fixture::new();
+    let rt = rt();
+    let log = fx.open(small_segments());
+    let pk = log.public_key();
+    record_all(&rt, &log, 0, 40);
+    let stats = log.stats();
+    rt.block_on(log.close()).unwrap();
+
+    let segs = fx.segments();
+    assert!(segs.len() >= 5, "{} segments", segs.len());
+    assert_eq!(stats.segments_created as usize, segs.len());
+    for (i, path) in segs.iter().enumerate() {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        assert_eq!(name, format!("segment-{:08}.jsonl", i + 1));
+        let lines = read_lines(path);
+        assert!(
+            is_digest(lines.last().unwrap()),
+            "{name} ends with a digest"
+        );
+        if i > 0 {
+            // The first line chains to the last line of the previous segment.
+            let prev_last = read_lines(&segs[i - 1]).pop().unwrap();
+            let v: serde_json::Value = serde_json::from_slice(&lines[0]).unwrap();
+            assert_eq!(v["prev"], sha256_hex(&prev_last).as_str());
+        }
+    }
+    let report = verify(fx.path(), &pk).unwrap();
+    assert_eq!(report.events, 40);
+    assert_eq!(report.segments as usize, segs.len());
+    let n = events(fx.path(), EventFilter::default()).unwrap().count();
+    assert_eq!(n, 40);
+}
+
+#[test]
+fn digests_come_by_count_by_time_and_segments_rotate_by_age() {
+    let fx = Fixture::new();
+    let rt = rt();
+    let log = fx.open(AuditOptions {
+        digest_every_records: 4,
+        digest_interval: Duration::from_secs(60),
+        max_segment_age: Duration::from_secs(3600),
+        ..AuditOptions::default()
+    });
+    let pk = log.public_key();
+    record_all(&rt, &log, 0, 9);
+    assert_eq!(log.stats().digests, 2, "after 4 and 8 events");
+
+    // The ninth event waits for the interval.
+    fx.clock.advance(59_000);
+    rt.block_on(log.flush()).unwrap();
+    assert_eq!(log.stats().digests, 2);
+    fx.clock.advance(1_000);
+    rt.block_on(log.flush()).unwrap();
+    assert_eq!(
+        log.stats().digests,
+        3,
+        "60 s after the first uncovered event"
+    );
+    assert!(verify(fx.path(), &pk).unwrap().is_sealed());
+
+    // An hour later the next event goes to a new segment, and the old one was sealed.
+    fx.clock.advance(3_600_000);
+    record_all(&rt, &log, 9, 1);
+    assert_eq!(log.stats().segments_created, 2);
+    let report = verify(fx.path(), &pk).unwrap();
+    assert_eq!(report.segments, 2);
+    assert_eq!(
+        report.uncovered,
+        Some(Uncovered {
+            first_seq: 13,
+            last_seq: 13,
+            count: 1
+        })
+    );
+    assert!(matches!(
+        verify_with(
+            fx.path(),
+            &pk,
+            VerifyOptions {
+                require_sealed: true
+            }
+        )
+        .unwrap_err()
+        .finding()
+        .unwrap()
+        .problem,
+        Problem::NotSealed {
+            first_seq: 13,
+            count: 1
+        }
+    ));
+    rt.block_on(log.close()).unwrap();
+    assert!(verify(fx.path(), &pk).unwrap().is_sealed());
+}
+
+#[test]
+fn reopening_continues_the_chain_in_a_new_segment() {
+    let fx = Fixture::new();
+    let rt = rt();
+    let log = fx.open(AuditOptions::default());
+    let pk = log.public_key();
+    record_all(&rt, &log, 0, 5);
+    rt.block_on(log.close()).unwrap();
+    let log = fx.open(AuditOptions::default());
+    assert_eq!(log.public_key(), pk, "the signing key is reused");
+    record_all(&rt, &log, 5, 5);
+    rt.block_on(log.close()).unwrap();
+
+    assert_eq!(fx.segments().len(), 2);
+    let report = verify(fx.path(), &pk).unwrap();
+    assert_eq!(
+        (report.events, report.digests, report.last_seq),
+        (10, 2, 12)
+    );
+    let seqs: Vec<u64> = events(fx.path(), EventFilter::default())
+        .unwrap()
+        .map(|e| e.unwrap().seq)
+        .collect();
+    assert_eq!(seqs, vec![1, 2, 3, 4, 5, 7, 8, 9, 10, 11]);
+}
+
+#[test]
+fn a_torn_last_line_is_truncated_on_reopen_and_the_chain_continues() {
+    let fx = Fixture::new();
+    let rt = rt();
+    let log = fx.open(AuditOptions::default());
+    let pk = log.public_key();
+    record_all(&rt, &log, 0, 6);
+    rt.block_on(log.close()).unwrap();
+
+    // Simulate a crash: the closing digest never happened, and a write was torn mid-line.
+    let seg = fx.segments().pop().unwrap();
+    let mut lines = read_lines(&seg);
+    assert!(is_digest(&lines.pop().unwrap()));
+    write_lines(&seg, &lines);
+    let mut bytes = std::fs::read(&seg).unwrap();
+    let torn = serde_json::to_vec(&event(99)).unwrap();
+    bytes.extend_from_slice(b"{\"seq\":7,\"prev\":\"");
+    bytes.extend_from_slice(&torn[..torn.len() / 2]);
+    std::fs::write(&seg, &bytes).unwrap();
+    assert!(matches!(
+        verify(fx.path(), &pk)
+            .unwrap_err()
+            .finding()
+            .unwrap()
+            .problem,
+        Problem::TornLine
+    ));
+
+    let log = fx.open(AuditOptions::default());
+    // Reopening truncated the torn line and sealed the six events with a digest.
+    let lines = read_lines(&seg);
+    assert_eq!(lines.len(), 7);
+    assert!(is_digest(&lines[6]));
+    let report = verify(fx.path(), &pk).unwrap();
+    assert!(report.is_sealed());
+    assert_eq!(report.events, 6);
+
+    record_all(&rt, &log, 6, 3);
+    rt.block_on(log.close()).unwrap();
+    let report = verify(fx.path(), &pk).unwrap();
+    assert_eq!((report.events, report.last_seq), (9, 11));
+    let names: Vec<u32> = events(fx.path(), EventFilter::default())
+        .unwrap()
+        .map(|e| e.unwrap().event.event_id.as_u128() as u32 - 1)
+        .collect();
+    assert_eq!(names, (0..9).collect::<Vec<_>>(), "the torn event is gone");
+}
+
+#[test]
+fn recovery_removes_empty_segments_and_refuses_real_damage() {
+    let fx = Fixture::new();
+    let rt = rt();
+    let log = fx.open(AuditOptions::default());
+    let pk = log.public_key();
+    record_all(&rt, &log, 0, 3);
+    rt.block_on(log.close()).unwrap();
+
+    // A crash right after creating a segment leaves it empty (or holding only a torn line).
+    std::fs::write(fx.path().join("segment-00000002.jsonl"), b"").unwrap();
+    std::fs::write(fx.path().join("segment-00000003.jsonl"), b"{\"seq\":5,").unwrap();
+    let log = fx.open(AuditOptions::default());
+    record_all(&rt, &log, 3, 2);
+    rt.block_on(log.close()).unwrap();
+    assert_eq!(fx.segments().len(), 2);
+    assert_eq!(verify(fx.path(), &pk).unwrap().events, 5);
+
+    // A complete line that does not parse is damage, not a crash: opening refuses it.
+    let seg = fx.segments().pop().unwrap();
+    let mut lines = read_lines(&seg);
+    lines.insert(1, b"garbage".to_vec());
+    write_lines(&seg, &lines);
+    let err = fx.try_open(AuditOptions::default()).unwrap_err();
+    assert!(matches!(err, AuditError::Corrupt(_)), "{err}");
+    assert!(
+        err.to_string().contains("segment-00000002.jsonl line 2"),
+        "{err}"
+    );
+}
+
+#[test]
+fn concurrent_recorders_all_complete_and_are_all_on_disk() {
+    let fx = Fixture::new();
+    let rt = rt();
+    let log = Arc::new(fx.open(AuditOptions {
+        max_segment_bytes: 200_000,
+        digest_every_records: 500,
+        ..AuditOptions::default()
+    }));
+    let pk = log.public_key();
+    const TASKS: u32 = 64;
+    const EACH: u32 = 25;
+    rt.block_on(async {
+        let mut handles = Vec::new();
+        for t in 0..TASKS {
+            let log = Arc::clone(&log);
+            handles.push(tokio::spawn(async move {
+                for j in 0..EACH {
+                    log.record(event(t * EACH + j)).await.unwrap();
+                }
+            }));
+        }
+        for h in handles {
+            h.await.unwrap();
+        }
+    });
+    let stats = log.stats();
+    assert_eq!(stats.events, u64::from(TASKS * EACH));
+    assert_eq!(stats.queue_depth, 0);
+    // Group commit: far fewer syncs than events.
+    assert!(
+        stats.fsyncs * 2 < stats.events,
+        "fsyncs {} for {} events",
+        stats.fsyncs,
+        stats.events
+    );
+    assert!(stats.batches < stats.events);
+    rt.block_on(log.close()).unwrap();
+
+    let report = verify(fx.path(), &pk).unwrap();
+    assert_eq!(report.events, u64::from(TASKS * EACH));
+    let ids: HashSet<u128> = events(fx.path(), EventFilter::default())
+        .unwrap()
+        .map(|e| e.unwrap().event.event_id.as_u128())
+        .collect();
+    assert_eq!(ids.len(), (TASKS * EACH) as usize);
+    assert!(
+        ids.iter()
+            .all(|id| (1..=u128::from(TASKS * EACH)).contains(id))
+    );
+}
+
+#[test]
+fn best_effort_returns_at_once_and_flush_makes_durable() {
+    let fx = Fixture::new();
+    let rt = rt();
+    let log = fx.open(AuditOptions {
+        best_effort: true,
+        ..AuditOptions::default()
+    });
+    let pk = log.public_key();
+    rt.block_on(async {
+        for i in 0..50 {
+            log.record(event(i)).await.unwrap();
+        }
+        log.flush().await.unwrap();
+    });
+    assert_eq!(log.stats().events, 50);
+    assert_eq!(verify(fx.path(), &pk).unwrap().events, 50);
+    rt.block_on(log.close()).unwrap();
+}
+
+#[test]
+fn queue_limit_lock_close_and_size_limit() {
+    let fx = Fixture::new();
+    let rt = rt();
+    let full = fx.open(AuditOptions {
+        max_pending: 0,
+        ..AuditOptions::default()
+    });
+    assert!(matches!(
+        rt.block_on(full.record(event(0))),
+        Err(AuditError::QueueFull(0))
+    ));
+    // One writer per directory.
+    assert!(matches!(
+        fx.try_open(AuditOptions::default()),
+        Err(AuditError::Locked { .. })
+    ));
+    rt.block_on(full.close()).unwrap();
+    rt.block_on(full.close()).unwrap();
+    assert!(matches!(
+        rt.block_on(full.record(event(0))),
+        Err(AuditError::Closed)
+    ));
+
+    let log = fx.open(AuditOptions::default());
+    let mut big = event(1);
+    big.request_parameters = serde_json::json!({"blob": "x".repeat(17 * 1024 * 1024)});
+    assert!(matches!(
+        rt.block_on(log.record(big)),
+        Err(AuditError::EventTooLarge(_))
+    ));
+    record_all(&rt, &log, 1, 1);
+    assert!(log.last_fsync_latency() > Duration::ZERO);
+    rt.block_on(log.close()).unwrap();
+    // An empty log (the first open wrote nothing) verifies too.
+    assert_eq!(verify(fx.path(), &log.public_key()).unwrap().events, 1);
+}
+
+#[test]
+fn a_replaced_public_key_file_stops_the_writer() {
+    let fx = Fixture::new();
+    let rt = rt();
+    let log = fx.open(AuditOptions::default());
+    record_all(&rt, &log, 0, 1);
+    rt.block_on(log.close()).unwrap();
+    let other = strongroom_crypto::signing::Ed25519SigningKey::generate(
+        &strongroom_crypto::random::SystemRandom,
+    )
+    .unwrap();
+    std::fs::write(
+        fx.path().join(PUBLIC_KEY_FILE),
+        public_key_pem(&other.public_key()),
+    )
+    .unwrap();
+    assert!(matches!(
+        fx.try_open(AuditOptions::default()),
+        Err(AuditError::Key(_))
+    ));
+}
+
+#[test]
+fn filters_select_events_and_export_is_cloudtrail_shaped() {
+    let fx = Fixture::new();
+    let rt = rt();
+    let log = fx.open(small_segments());
+    record_all(&rt, &log, 0, 30);
+    rt.block_on(log.close()).unwrap();
+    let all: Vec<AuditEvent> = (0..30).map(event).collect();
+    let query = |f: EventFilter| -> Vec<AuditEvent> {
+        events(fx.path(), f)
+            .unwrap()
+            .map(|e| e.unwrap().event)
+            .collect()
+    };
+    let expect = |pred: &dyn Fn(&AuditEvent) -> bool| -> Vec<AuditEvent> {
+        all.iter().filter(|e| pred(e)).cloned().collect()
+    };
+
+    let by_arn = query(EventFilter {
+        key: Some(key_arn(1)),
+        ..EventFilter::default()
+    });
+    assert_eq!(by_arn, expect(&|e| e.resources[0].arn == key_arn(1)));
+    assert_eq!(by_arn.len(), 8);
+    let by_id = query(EventFilter {
+        key: Some("00000000-0000-4000-8000-000000000001".into()),
+        ..EventFilter::default()
+    });
+    assert_eq!(by_id, by_arn);
+
+    let alice = query(EventFilter {
+        principal_arn: Some("arn:aws:iam::111122223333:user/Alice".into()),
+        ..EventFilter::default()
+    });
+    assert_eq!(alice.len(), 10);
+    let role = query(EventFilter {
+        principal_arn: Some("arn:aws:iam::111122223333:role/App".into()),
+        ..EventFilter::default()
+    });
+    assert_eq!(role, expect(&|e| e.user_identity.session_context.is_some()));
+
+    let names = query(EventFilter {
+        event_name: Some("Decrypt".into()),
+        ..EventFilter::default()
+    });
+    assert_eq!(names.len(), 15);
+    let failed = query(EventFilter {
+        error_code: ErrorCodeFilter::Present,
+        ..EventFilter::default()
+    });
+    assert_eq!(failed, expect(&|e| e.error_code.is_some()));
+    assert_eq!(failed.len(), 6);
+    let denied = query(EventFilter {
+        error_code: ErrorCodeFilter::Equals("AccessDeniedException".into()),
+        ..EventFilter::default()
+    });
+    assert_eq!(denied.len(), 3);
+    let ok = query(EventFilter {
+        error_code: ErrorCodeFilter::Absent,
+        ..EventFilter::default()
+    });
+    assert_eq!(ok.len(), 24);
+    let window = query(EventFilter {
+        since: Some(event(10).event_time),
+        until: Some(event(20).event_time),
+        ..EventFilter::default()
+    });
+    assert_eq!(window, all[10..20].to_vec());
+    let combined = query(EventFilter {
+        key: Some(key_arn(0)),
+        event_name: Some("Encrypt".into()),
+        since: Some(event(8).event_time),
+        ..EventFilter::default()
+    });
+    assert_eq!(
+        combined,
+        vec![
+            event(8),
+            event(12),
+            event(16),
+            event(20),
+            event(24),
+            event(28)
+        ]
+    );
+
+    let mut out = Vec::new();
+    let n = export_cloudtrail(
+        fx.path(),
+        EventFilter {
+            error_code: ErrorCodeFilter::Present,
+            ..EventFilter::default()
+        },
+        &mut out,
+    )
+    .unwrap();
+    assert_eq!(n, 6);
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let records = v["Records"].as_array().unwrap();
+    assert_eq!(records.len(), 6);
+    assert_eq!(records[0]["eventName"], "Encrypt");
+    assert_eq!(records[0]["errorCode"], "AccessDeniedException");
+    assert_eq!(records[1]["errorCode"], "DisabledException");
+    assert_eq!(records[0]["resources"][0]["type"], "AWS::KMS::Key");
+    assert_eq!(
+        serde_json::from_value::<AuditEvent>(records[0].clone()).unwrap(),
+        failed[0]
+    );
+    let mut empty = Vec::new();
+    assert_eq!(write_cloudtrail(Vec::new(), &mut empty).unwrap(), 0);
+    assert_eq!(empty, b"{\"Records\":[]}");
+}
+
+#[test]
+fn the_reader_skips_a_torn_tail_and_reports_bad_lines() {
+    let fx = Fixture::new();
+    let rt = rt();
+    let log = fx.open(AuditOptions::default());
+    record_all(&rt, &log, 0, 3);
+    rt.block_on(log.close()).unwrap();
+    let seg = fx.segments().pop().unwrap();
+    let mut lines = read_lines(&seg);
+    lines.insert(1, b"not json".to_vec());
+    write_lines(&seg, &lines);
+    let mut bytes = std::fs::read(&seg).unwrap();
+    bytes.extend_from_slice(b"{\"seq\":6,\"pr");
+    std::fs::write(&seg, bytes).unwrap();
+    let items: Vec<_> = events(fx.path(), EventFilter::default()).unwrap().collect();
+    assert_eq!(items.len(), 4);
+    assert!(matches!(
+        &items[1],
+        Err(ReadError::Malformed { line: 2, .. })
+    ));
+    assert_eq!(items.iter().filter(|r| r.is_ok()).count(), 3);
+}
