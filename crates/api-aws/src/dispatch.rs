@@ -22,17 +22,60 @@ pub(crate) fn operation(target: &str) -> Result<Operation, ApiError> {
         .ok_or(ApiError::UnknownOperation)
 }
 
+/// What `X-Amz-Target` names, parsed once per request (for dispatch and for metrics).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Target {
+    /// A KMS operation.
+    Kms(Operation),
+    /// The policy simulator ([`SIMULATE_TARGET`]).
+    Simulate,
+    /// Anything else, or no target.
+    Unknown,
+}
+
+/// The `operation` label of the policy simulator.
+const SIMULATE_OPERATION: &str = "SimulatePolicy";
+
+impl Target {
+    pub(crate) fn parse(target: &str) -> Self {
+        if target == SIMULATE_TARGET {
+            return Self::Simulate;
+        }
+        operation(target).map_or(Self::Unknown, Self::Kms)
+    }
+
+    /// The target's index in [`metric_operations`]; `usize::MAX` (unknown) if it names none.
+    pub(crate) fn metric_index(self) -> usize {
+        match self {
+            // The enum's variants are declared in the order of `Operation::ALL`.
+            Self::Kms(op) => op as usize,
+            Self::Simulate => Operation::ALL.len(),
+            Self::Unknown => usize::MAX,
+        }
+    }
+}
+
+/// The `operation` labels of KMS requests, by [`Target::metric_index`].
+pub(crate) fn metric_operations() -> Vec<&'static str> {
+    Operation::ALL
+        .iter()
+        .map(|op| op.name())
+        .chain(std::iter::once(SIMULATE_OPERATION))
+        .collect()
+}
+
 pub(crate) async fn dispatch(
     svc: &Service,
     ctx: &RequestContext,
-    target: &str,
+    target: Target,
     body: &[u8],
 ) -> Result<Vec<u8>, ApiError> {
     let c = Call { svc, ctx, body };
-    if target == SIMULATE_TARGET {
-        return ops::simulate::simulate_policy(c).await;
-    }
-    let op = operation(target)?;
+    let op = match target {
+        Target::Kms(op) => op,
+        Target::Simulate => return ops::simulate::simulate_policy(c).await,
+        Target::Unknown => return Err(ApiError::UnknownOperation),
+    };
     use Operation as O;
     match op {
         O::CreateKey => ops::keys::create_key(c).await,
@@ -105,5 +148,23 @@ mod tests {
             operation("DynamoDB_20120810.Encrypt"),
             Err(ApiError::UnknownOperation)
         ));
+    }
+
+    #[test]
+    fn every_target_has_its_own_metric_label() {
+        let labels = metric_operations();
+        for op in Operation::ALL {
+            let t = Target::parse(&format!("TrentService.{}", op.name()));
+            assert_eq!(t, Target::Kms(*op));
+            assert_eq!(labels[t.metric_index()], op.name());
+        }
+        let simulate = Target::parse(SIMULATE_TARGET);
+        assert_eq!(labels[simulate.metric_index()], "SimulatePolicy");
+        assert_eq!(labels.len(), Operation::ALL.len() + 1);
+        for unknown in ["", "TrentService.Nope", "Encrypt"] {
+            let t = Target::parse(unknown);
+            assert_eq!(t, Target::Unknown);
+            assert!(labels.get(t.metric_index()).is_none());
+        }
     }
 }

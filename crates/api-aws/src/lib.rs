@@ -11,12 +11,14 @@
 //! returns status, headers and body, so the binary's listener stays a thin adapter.
 #![forbid(unsafe_code)]
 
+mod audit;
 mod auth;
 mod dispatch;
 pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 mod input;
+mod metered;
 mod ops;
 pub mod query;
 
@@ -25,6 +27,7 @@ pub use error::ApiError;
 
 use strongroom_core::time::Clock;
 use strongroom_service::Service;
+use strongroom_service::metrics::Outcome;
 
 /// How requests are authenticated and which regions are served.
 #[derive(Debug, Clone)]
@@ -62,16 +65,19 @@ pub struct AwsApi {
     config: ApiConfig,
     signing_keys: std::sync::Arc<auth::SigningKeys>,
     request_ids: std::sync::Arc<RequestIds>,
+    metrics: std::sync::Arc<metered::ApiMetrics>,
 }
 
 impl AwsApi {
     /// A front end for `service`.
     pub fn new(service: Service, config: ApiConfig) -> Self {
+        let metrics = std::sync::Arc::new(metered::ApiMetrics::new(service.metrics()));
         Self {
             service,
             config,
             signing_keys: std::sync::Arc::default(),
             request_ids: std::sync::Arc::new(RequestIds::new()),
+            metrics,
         }
     }
 
@@ -85,19 +91,27 @@ impl AwsApi {
     }
 
     /// Handles one request that arrived from `peer` (the `aws:SourceIp` of the request).
+    /// Every request is counted in the service's metrics, by API, operation and outcome.
     pub async fn handle_from(&self, req: &Request<'_>, peer: Option<std::net::IpAddr>) -> Response {
+        let started = std::time::Instant::now();
         let request_id = self.request_ids.next();
         if query::is_query_request(req) {
-            return self.handle_query(req, request_id, peer).await;
+            return self.handle_query(req, request_id, peer, started).await;
         }
-        let result = self.handle_inner(req, &request_id, peer).await;
-        match result {
-            Ok(body) => Response {
-                status: 200,
-                request_id,
-                body,
-                content_type: CONTENT_TYPE,
-            },
+        let target =
+            dispatch::Target::parse(header(req.headers, "x-amz-target").unwrap_or_default());
+        let (ctx, result) = self.handle_inner(req, &request_id, peer, target).await;
+        let audit_error = result.as_ref().err().map(ApiError::parts);
+        let (response, outcome) = match result {
+            Ok(body) => (
+                Response {
+                    status: 200,
+                    request_id,
+                    body,
+                    content_type: CONTENT_TYPE,
+                },
+                Outcome::Success,
+            ),
             Err(e) => {
                 let (code, status, message) = e.parts();
                 if status >= 500 {
@@ -106,12 +120,100 @@ impl AwsApi {
                     tracing::debug!(request_id, code, "request refused");
                 }
                 let body = serde_json::json!({ "__type": code, "message": message });
-                Response {
+                let response = Response {
                     status,
                     request_id,
                     body: body.to_string().into_bytes(),
                     content_type: CONTENT_TYPE,
-                }
+                };
+                (response, Outcome::of(status, code))
+            }
+        };
+        let (response, outcome) = match self
+            .audit_kms(
+                req,
+                ctx.as_ref(),
+                target,
+                peer,
+                audit_error.as_ref(),
+                &response,
+            )
+            .await
+        {
+            Ok(()) => (response, outcome),
+            Err(refused) => {
+                let outcome = Outcome::of(refused.status, "KMSInternalException");
+                (refused, outcome)
+            }
+        };
+        self.metrics.kms(target, outcome, started.elapsed());
+        response
+    }
+
+    /// Records the audit event of a KMS request before its answer leaves. Without an audit
+    /// trail attached, or in best-effort mode, this never fails; fail-closed (the default), a
+    /// request that cannot be recorded gets no answer but a 500.
+    async fn audit_kms(
+        &self,
+        req: &Request<'_>,
+        ctx: Option<&strongroom_service::RequestContext>,
+        target: dispatch::Target,
+        peer: Option<std::net::IpAddr>,
+        error: Option<&(&'static str, u16, String)>,
+        response: &Response,
+    ) -> Result<(), Response> {
+        let Some(log) = self.service.audit() else {
+            return Ok(());
+        };
+        let principal_id = match ctx {
+            Some(c) => self.service.principal_id(c).await,
+            None => None,
+        };
+        // An unauthenticated request is recorded with the access key id and region it named,
+        // if its signature could be read at all.
+        let named = match ctx {
+            Some(_) => None,
+            None => strongroom_sigv4::parse(req)
+                .ok()
+                .map(|a| (a.access_key_id().to_owned(), a.region().to_owned())),
+        };
+        let who = match ctx {
+            Some(c) => audit::Who::Caller(&c.caller, principal_id.as_deref()),
+            None => audit::Who::Unknown(named.as_ref().map(|(id, _)| id.as_str())),
+        };
+        let region = match (ctx, &named) {
+            (Some(c), _) => c.scope.region.as_str(),
+            (None, Some((_, region))) => region.as_str(),
+            (None, None) => "",
+        };
+        let event = audit::event(audit::Request {
+            event_source: "kms.amazonaws.com",
+            event_name: audit::event_name(target),
+            who,
+            region,
+            source_ip: peer,
+            user_agent: header(req.headers, "user-agent").unwrap_or_default(),
+            request_parameters: audit::kms_request_parameters(req.body),
+            error: error.map(|(code, _, message)| (*code, message.as_str())),
+            request_id: &response.request_id,
+            event_id: self.request_ids.next_uuid(),
+            key_arns: ctx.map(|c| c.keys.arns()).unwrap_or_default(),
+            now: self.service.clock().now(),
+        });
+        match log.record(event).await {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                tracing::error!(request_id = %response.request_id, error = %e, "audit event not recorded; the answer is withheld");
+                let body = serde_json::json!({
+                    "__type": "KMSInternalException",
+                    "message": "The request could not be recorded in the audit trail. Try again later.",
+                });
+                Err(Response {
+                    status: 500,
+                    request_id: response.request_id.clone(),
+                    body: body.to_string().into_bytes(),
+                    content_type: CONTENT_TYPE,
+                })
             }
         }
     }
@@ -121,14 +223,21 @@ impl AwsApi {
         req: &Request<'_>,
         request_id: &str,
         peer: Option<std::net::IpAddr>,
-    ) -> Result<Vec<u8>, ApiError> {
-        let ctx = self.authenticate(req, request_id, "kms", peer).await?;
+        target: dispatch::Target,
+    ) -> (
+        Option<strongroom_service::RequestContext>,
+        Result<Vec<u8>, ApiError>,
+    ) {
+        let ctx = match self.authenticate(req, request_id, "kms", peer).await {
+            Ok(ctx) => ctx,
+            Err(e) => return (None, Err(e)),
+        };
         // The JSON protocol has one endpoint: POST /.
         if req.method != "POST" || req.path != "/" {
-            return Err(ApiError::UnknownOperation);
+            return (Some(ctx), Err(ApiError::UnknownOperation));
         }
-        let target = header(req.headers, "x-amz-target").unwrap_or_default();
-        dispatch::dispatch(&self.service, &ctx, target, req.body).await
+        let result = dispatch::dispatch(&self.service, &ctx, target, req.body).await;
+        (Some(ctx), result)
     }
 }
 
@@ -157,15 +266,18 @@ impl RequestIds {
     }
 
     fn next(&self) -> String {
+        self.next_uuid().to_string()
+    }
+
+    /// A new id (request ids and audit event ids share the sequence, so they never collide).
+    fn next_uuid(&self) -> uuid::Uuid {
         let n = self
             .counter
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mut bytes = [0u8; 16];
         bytes[..8].copy_from_slice(&self.prefix);
         bytes[8..].copy_from_slice(&n.to_be_bytes());
-        uuid::Builder::from_random_bytes(bytes)
-            .into_uuid()
-            .to_string()
+        uuid::Builder::from_random_bytes(bytes).into_uuid()
     }
 }
 

@@ -394,6 +394,18 @@ impl Service {
         r
     }
 
+    /// The unique id of the calling IAM user (`AIDA…`), for the audit trail; `None` for other
+    /// callers (whose ids are in their credentials) or when it cannot be read.
+    pub async fn principal_id(&self, ctx: &RequestContext) -> Option<String> {
+        if !matches!(ctx.caller.kind, CallerKind::User { .. }) {
+            return None;
+        }
+        match self.caller_principal(ctx).await {
+            Ok(Some(p)) if !p.id.is_empty() => Some(p.id.clone()),
+            _ => None,
+        }
+    }
+
     /// The caller's identity policies and tags (cached; `None` for the account root).
     pub(crate) async fn caller_principal(
         &self,

@@ -8,9 +8,13 @@
 //! store (the dev and single-node case; the data directory is locked). Several nodes sharing a
 //! PostgreSQL store will need cross-node invalidation, which comes with that backend.
 //!
+//! **Metrics.** Every lookup counts a hit or a miss (`strongroom_cache_lookups_total`): one
+//! atomic increment.
+//!
 //! **Bounds.** Each cache holds at most [`MAX_ENTRIES`] entries and is emptied when full; a
 //! key evicted this way costs one store read on its next use.
 
+use std::borrow::Borrow;
 use std::collections::{BTreeMap, HashMap};
 use std::hash::Hash;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -20,6 +24,7 @@ use strongroom_core::key::Key;
 use strongroom_crypto::secret::{KeyMaterial, SecretBytes};
 
 use crate::Caller;
+use crate::metrics::{CacheLookups, CacheName, Metrics};
 
 /// The most entries one cache holds.
 pub const MAX_ENTRIES: usize = 65_536;
@@ -73,23 +78,38 @@ pub struct CachedPrincipal {
     pub policies: Vec<(String, strongroom_policy::Policy)>,
 }
 
-/// A map with epoch-checked inserts (see the module docs).
+/// A map with epoch-checked inserts (see the module docs) whose lookups are counted.
 #[derive(Debug)]
 pub(crate) struct EpochMap<K, V> {
     map: RwLock<HashMap<K, V>>,
+    lookups: CacheLookups,
 }
 
 impl<K, V> Default for EpochMap<K, V> {
     fn default() -> Self {
+        Self::counted(CacheLookups::default())
+    }
+}
+
+impl<K, V> EpochMap<K, V> {
+    fn counted(lookups: CacheLookups) -> Self {
         Self {
             map: RwLock::new(HashMap::new()),
+            lookups,
         }
     }
 }
 
 impl<K: Eq + Hash, V: Clone> EpochMap<K, V> {
-    pub(crate) fn get(&self, k: &K) -> Option<V> {
-        self.map.read().ok()?.get(k).cloned()
+    /// The value of `k`, counting a hit or a miss.
+    pub(crate) fn get<Q>(&self, k: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let found = self.map.read().ok()?.get(k).cloned();
+        self.lookups.record(found.is_some());
+        found
     }
 
     fn insert_if(&self, epoch: &AtomicU64, seen: u64, k: K, v: V) {
@@ -130,6 +150,17 @@ pub struct Caches {
 }
 
 impl Caches {
+    /// Empty caches whose lookups are counted in `metrics`.
+    pub(crate) fn new(metrics: &Metrics) -> Self {
+        Self {
+            epoch: AtomicU64::new(0),
+            keys: EpochMap::counted(metrics.cache_lookups(CacheName::Keys)),
+            aliases: EpochMap::counted(metrics.cache_lookups(CacheName::Aliases)),
+            credentials: EpochMap::counted(metrics.cache_lookups(CacheName::Credentials)),
+            principals: EpochMap::counted(metrics.cache_lookups(CacheName::Principals)),
+        }
+    }
+
     /// The current epoch; read it before a store read whose result will be inserted.
     pub(crate) fn epoch(&self) -> u64 {
         self.epoch.load(Ordering::SeqCst)

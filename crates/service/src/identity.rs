@@ -26,6 +26,9 @@ pub struct Caller {
     /// The principal as the policy evaluator sees it, with the condition keys that depend on
     /// it alone; built once per credential.
     pub policy: Arc<strongroom_policy::Caller>,
+    /// For a role session: when its credentials were issued (the audit trail's
+    /// `sessionContext.attributes.creationDate`).
+    pub issued_at: Option<strongroom_core::time::Timestamp>,
 }
 
 /// The kinds of principal that sign requests.
@@ -82,6 +85,7 @@ impl Caller {
             access_key_id,
             kind,
             policy: Arc::new(policy),
+            issued_at: None,
         }
     }
 
@@ -111,7 +115,7 @@ impl Service {
         access_key_id: &str,
     ) -> Result<Option<Arc<CachedCredential>>, KmsError> {
         let caches = &self.inner.cache;
-        if let Some(c) = caches.credentials.get(&access_key_id.to_owned()) {
+        if let Some(c) = caches.credentials.get(access_key_id) {
             return Ok(Some(c));
         }
         let seen = caches.epoch();
@@ -155,6 +159,9 @@ impl Service {
         );
         if let Some(at) = created_at {
             Arc::make_mut(&mut caller.policy).set_identity_created_at(at);
+        }
+        if matches!(ak.owner, AccessKeyOwner::Session(_)) {
+            caller.issued_at = Some(ak.created_at);
         }
         let cred = Arc::new(CachedCredential {
             caller,

@@ -11,8 +11,10 @@
 
 mod authz;
 pub mod cache;
+mod health;
 mod identity;
 pub mod managed;
+pub mod metrics;
 pub mod ops;
 mod resolve;
 pub mod scheduler;
@@ -20,6 +22,7 @@ pub mod simulate;
 mod store_call;
 pub mod usage;
 
+pub use health::StoreUnhealthy;
 pub use identity::{Caller, CallerKind, DevCredentials};
 pub use strongroom_core::KmsError;
 
@@ -56,6 +59,35 @@ pub struct RequestContext {
     pub request_id: std::sync::Arc<str>,
     /// The address the request came from (`aws:SourceIp`), when the front end knows it.
     pub source_ip: Option<std::net::IpAddr>,
+    /// The keys the request acted on, in the order they were resolved (the audit event's
+    /// `resources`: ReEncrypt names its source, then its destination).
+    pub keys: KeysTouched,
+}
+
+/// The ARNs of the keys a request resolved; shared by the tasks of one request.
+#[derive(Debug, Default)]
+pub struct KeysTouched(std::sync::Mutex<Vec<String>>);
+
+impl Clone for KeysTouched {
+    fn clone(&self) -> Self {
+        Self(std::sync::Mutex::new(self.arns()))
+    }
+}
+
+impl KeysTouched {
+    /// Notes key `arn` (once).
+    pub fn note(&self, arn: &str) {
+        if let Ok(mut arns) = self.0.lock()
+            && !arns.iter().any(|a| a == arn)
+        {
+            arns.push(arn.to_owned());
+        }
+    }
+
+    /// The keys noted, in order.
+    pub fn arns(&self) -> Vec<String> {
+        self.0.lock().map(|a| a.clone()).unwrap_or_default()
+    }
 }
 
 impl RequestContext {
@@ -76,6 +108,7 @@ impl RequestContext {
             scope,
             request_id,
             source_ip: None,
+            keys: KeysTouched::default(),
         }
     }
 
@@ -99,6 +132,11 @@ struct Inner {
     config: Config,
     cache: cache::Caches,
     usage: usage::PendingUsage,
+    metrics: metrics::Metrics,
+    probes: health::Probes,
+    /// The audit trail, once the binary attached it (service events: scheduled rotations,
+    /// deletions, expiries).
+    audit: std::sync::OnceLock<Arc<strongroom_audit::AuditLog>>,
 }
 
 impl std::fmt::Debug for Inner {
@@ -111,13 +149,32 @@ impl std::fmt::Debug for Inner {
 }
 
 impl Service {
-    /// A service over `store`, wrapping under `root`.
+    /// A service over `store`, wrapping under `root`, that records no metrics.
     pub fn new(
         store: Arc<dyn Store>,
         root: RootKey,
         rng: Arc<dyn Random>,
         clock: Arc<dyn Clock>,
         config: Config,
+    ) -> Self {
+        Self::with_metrics(
+            store,
+            root,
+            rng,
+            clock,
+            config,
+            metrics::Metrics::disabled(),
+        )
+    }
+
+    /// A service over `store`, wrapping under `root`, recording its metrics in `metrics`.
+    pub fn with_metrics(
+        store: Arc<dyn Store>,
+        root: RootKey,
+        rng: Arc<dyn Random>,
+        clock: Arc<dyn Clock>,
+        config: Config,
+        metrics: metrics::Metrics,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
@@ -126,10 +183,29 @@ impl Service {
                 rng,
                 clock,
                 config,
-                cache: cache::Caches::default(),
+                cache: cache::Caches::new(&metrics),
                 usage: usage::PendingUsage::default(),
+                metrics,
+                probes: health::Probes::default(),
+                audit: std::sync::OnceLock::new(),
             }),
         }
+    }
+
+    /// The metrics the service records (and front ends record theirs in).
+    pub fn metrics(&self) -> &metrics::Metrics {
+        &self.inner.metrics
+    }
+
+    /// Attaches the audit trail that service events (scheduled work) are recorded in. Only
+    /// the first attachment counts.
+    pub fn attach_audit(&self, log: Arc<strongroom_audit::AuditLog>) {
+        let _ = self.inner.audit.set(log);
+    }
+
+    /// The attached audit trail, if any.
+    pub fn audit(&self) -> Option<&Arc<strongroom_audit::AuditLog>> {
+        self.inner.audit.get()
     }
 
     /// The service's configuration.

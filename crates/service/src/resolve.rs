@@ -35,6 +35,8 @@ impl Service {
     ) -> Result<Arc<CachedKey>, KmsError> {
         let (id, account) = self.locate(ctx, r, access.cross_account).await?;
         let key = self.load_key(ctx, &id, Some(&account)).await?;
+        // Recorded before authorization: a denied request is audited with its key too.
+        ctx.keys.note(&key.key.arn);
         self.authorize_key(ctx, &key, access, request_alias(r).as_deref())
             .await?;
         Ok(key)

@@ -9,7 +9,7 @@ use crate::Service;
 use std::time::Duration;
 use strongroom_core::KmsError;
 use strongroom_core::ids::KeyId;
-use strongroom_core::key::RotationType;
+use strongroom_core::key::{Key, RotationType};
 use strongroom_store::{StoreError, Transaction, Write};
 
 /// How many keys one pass handles per kind of work; the rest wait for the next pass.
@@ -45,7 +45,10 @@ impl Service {
             .await?;
         for id in due {
             match self.rotate(&id, None, RotationType::Automatic).await {
-                Ok(_) => done.rotated += 1,
+                Ok(key) => {
+                    done.rotated += 1;
+                    self.record_service_event("RotateKey", &key).await;
+                }
                 Err(e) => tracing::warn!(key = %id, error = %e, "automatic rotation failed"),
             }
         }
@@ -56,8 +59,12 @@ impl Service {
             .await?;
         for id in due {
             match self.expire_material_if_due(&id).await {
-                Ok(true) => done.expired += 1,
-                Ok(false) => {}
+                Ok(Some(key)) => {
+                    done.expired += 1;
+                    self.record_service_event("DeleteExpiredKeyMaterial", &key)
+                        .await;
+                }
+                Ok(None) => {}
                 Err(e) => tracing::warn!(key = %id, error = %e, "material expiry failed"),
             }
         }
@@ -68,8 +75,11 @@ impl Service {
             .await?;
         for id in due {
             match self.destroy_if_due(&id).await {
-                Ok(true) => done.deleted += 1,
-                Ok(false) => {}
+                Ok(Some(key)) => {
+                    done.deleted += 1;
+                    self.record_service_event("DeleteKey", &key).await;
+                }
+                Ok(None) => {}
                 Err(e) => tracing::warn!(key = %id, error = %e, "key deletion failed"),
             }
         }
@@ -87,6 +97,35 @@ impl Service {
             }
         }
         Ok(done)
+    }
+
+    /// Records what the service did on its own to `key` as a CloudTrail `AwsServiceEvent`
+    /// (RotateKey, DeleteKey, DeleteExpiredKeyMaterial). The work is done already, so a
+    /// failure to record is logged loudly rather than undone.
+    async fn record_service_event(&self, name: &str, key: &Key) {
+        use strongroom_audit::{AuditEvent, EventTime, EventType, Resource, UserIdentity};
+        let Some(log) = self.audit() else {
+            return;
+        };
+        let identity = UserIdentity {
+            account_id: Some(key.account.as_str().to_owned()),
+            invoked_by: Some("AWS Internal".to_owned()),
+            ..UserIdentity::default()
+        };
+        let mut event = AuditEvent::kms_api_call(
+            name,
+            EventTime::from_timestamp(self.clock().now()),
+            key.region.as_str(),
+            identity,
+            uuid::Uuid::new_v4(),
+        );
+        event.event_type = EventType::AwsServiceEvent;
+        "AWS Internal".clone_into(&mut event.source_ip_address);
+        "AWS Internal".clone_into(&mut event.user_agent);
+        event.resources = vec![Resource::kms_key(key.account.as_str(), key.arn.as_str())];
+        if let Err(e) = log.record(event).await {
+            tracing::error!(key = %key.arn, event = name, error = %e, "service event not recorded in the audit trail");
+        }
     }
 
     /// Deletes session credentials `id`, unless they changed meanwhile.
@@ -114,14 +153,14 @@ impl Service {
     }
 
     /// Destroys key `id` if its deletion window has ended: key, tags, material and aliases.
-    async fn destroy_if_due(&self, id: &KeyId) -> Result<bool, KmsError> {
+    async fn destroy_if_due(&self, id: &KeyId) -> Result<Option<Key>, KmsError> {
         let now = self.clock().now();
         let id = *id;
         let Some(current) = self.store_call("GetKey", move |s| s.get_key(&id)).await? else {
-            return Ok(false);
+            return Ok(None);
         };
         if !current.value.deletion_due(now) {
-            return Ok(false);
+            return Ok(None);
         }
         let mut txn = Transaction::new();
         txn.push(Write::DeleteKey {
@@ -133,9 +172,9 @@ impl Service {
                 self.inner.cache.invalidate_key(&id);
                 self.inner.cache.invalidate_all_aliases();
                 tracing::info!(key = %current.value.arn, "key deleted at the end of its waiting period");
-                Ok(true)
+                Ok(Some(current.value))
             }
-            Err(StoreError::Conflict) => Ok(false), // changed meanwhile: the next pass decides
+            Err(StoreError::Conflict) => Ok(None), // changed meanwhile: the next pass decides
             Err(e) => Err(crate::store_call::map_store_error("DeleteKey", e)),
         }
     }

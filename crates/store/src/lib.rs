@@ -26,6 +26,7 @@ use strongroom_core::identity::{AccessKey, Account, Role, User};
 use strongroom_core::ids::{AccountId, AliasName, KeyId, Region};
 use strongroom_core::key::{Key, KeyVersion};
 use strongroom_core::operation::Operation;
+use strongroom_core::state::KeyState;
 use strongroom_core::time::Timestamp;
 
 /// A value as read from the store, with the revision a later write must expect.
@@ -280,6 +281,11 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         now: Timestamp,
         limit: usize,
     ) -> Result<Vec<KeyId>, StoreError>;
+
+    /// How many keys (in every account and region) are in each state: one entry per state
+    /// that has at least one key, none with a count of zero, each state once, in any order.
+    /// Read by every metrics scrape, so it must not read the key records themselves.
+    fn count_keys_by_state(&self) -> Result<Vec<(KeyState, u64)>, StoreError>;
 
     /// Takes or renews the lease `name` for `holder` until `until`, if it is free, expired at
     /// `now`, or already held by `holder`. Returns whether `holder` holds it now. Nodes sharing

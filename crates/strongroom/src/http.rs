@@ -1,5 +1,6 @@
 //! The HTTP listener: a thin adapter from hyper requests to [`AwsApi::handle`], plus
-//! `GET /healthz`, with graceful shutdown on SIGTERM and SIGINT.
+//! `GET /healthz` (liveness) and the monitoring endpoints `GET /readyz` and `GET /metrics`
+//! ([`crate::monitor`]), with graceful shutdown on SIGTERM and SIGINT.
 
 use axum::Router;
 use axum::extract::State;
@@ -10,6 +11,8 @@ use std::sync::Arc;
 use strongroom_api_aws::{AwsApi, CONTENT_TYPE, Request};
 use strongroom_core::time::{Clock as _, OffsetClock};
 use strongroom_service::Service;
+
+use crate::monitor::{self, Monitor};
 
 /// The largest request body accepted. The largest legitimate KMS request is a PutKeyPolicy with
 /// a 32 KB policy, JSON-escaped; 1 MiB leaves ample room and bounds memory per request.
@@ -22,10 +25,17 @@ pub(crate) struct ClockControl {
     pub(crate) service: Service,
 }
 
-/// The router serving the AWS APIs (KMS, IAM, STS) on `POST /` and health on `GET /healthz`,
-/// plus the clock control when the dev server was started with it.
-pub(crate) fn router(api: AwsApi, control: Option<ClockControl>) -> Router {
-    let mut r = Router::new().route("/healthz", get(healthz));
+/// The router serving the AWS APIs (KMS, IAM, STS) on `POST /`, liveness on `GET /healthz`,
+/// readiness on `GET /readyz` and metrics on `GET /metrics`, plus the clock control when the
+/// dev server was started with it.
+pub(crate) fn router(api: AwsApi, control: Option<ClockControl>, monitor: Monitor) -> Router {
+    let monitoring = Router::new()
+        .route("/metrics", get(monitor::metrics))
+        .route("/readyz", get(monitor::readyz))
+        .with_state(monitor);
+    let mut r = Router::new()
+        .route("/healthz", get(healthz))
+        .merge(monitoring);
     if let Some(c) = control {
         let clock = Router::new()
             .route("/_strongroom/clock", get(clock_now).post(clock_advance))
@@ -74,6 +84,7 @@ async fn healthz() -> &'static str {
 }
 
 async fn kms(State(api): State<AwsApi>, request: axum::extract::Request) -> Response {
+    let started = std::time::Instant::now();
     // Present when served with connect info (the binary); absent in router-only tests.
     let peer = request
         .extensions()
@@ -84,7 +95,16 @@ async fn kms(State(api): State<AwsApi>, request: axum::extract::Request) -> Resp
     let (parts, body) = request.into_parts();
     let body = match axum::body::to_bytes(body, MAX_BODY).await {
         Ok(b) => b,
-        Err(_) => return too_large(),
+        Err(_) => {
+            let target = parts
+                .headers
+                .get("x-amz-target")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            let (response, status, code) = too_large();
+            api.record_refused(target, status, code, started.elapsed());
+            return response;
+        }
     };
     let pairs: Vec<(&str, &[u8])> = parts
         .headers
@@ -109,15 +129,15 @@ async fn kms(State(api): State<AwsApi>, request: axum::extract::Request) -> Resp
     out
 }
 
-/// The answer to a body over [`MAX_BODY`], in AWS's error shape.
-fn too_large() -> Response {
+/// The answer to a body over [`MAX_BODY`], in AWS's error shape, with its status and code.
+fn too_large() -> (Response, u16, &'static str) {
     let (code, status, message) = strongroom_api_aws::ApiError::TooLarge.parts();
     let body = format!(r#"{{"__type":"{code}","message":"{message}"}}"#);
-    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::PAYLOAD_TOO_LARGE);
-    let mut out = (status, body).into_response();
+    let http_status = StatusCode::from_u16(status).unwrap_or(StatusCode::PAYLOAD_TOO_LARGE);
+    let mut out = (http_status, body).into_response();
     out.headers_mut()
         .insert("content-type", HeaderValue::from_static(CONTENT_TYPE));
-    out
+    (out, status, code)
 }
 
 /// Resolves when SIGTERM or SIGINT arrives.

@@ -4,9 +4,11 @@
 #![forbid(unsafe_code)]
 
 mod admin;
+mod audit_cli;
 mod bench;
 mod dev;
 mod http;
+mod monitor;
 mod policy_cli;
 mod serve;
 
@@ -32,6 +34,8 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Operator commands on a data directory (create accounts).
     Admin(admin::AdminArgs),
+    /// Verify, query and export an audit trail.
+    Audit(audit_cli::AuditArgs),
     /// Ask a running server how it decides a request (the policy simulator).
     Policy(policy_cli::PolicyArgs),
     /// Drive signed load against a running server (or a bare HTTP baseline) and report
@@ -46,6 +50,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => bench::run(args).map(|()| ExitCode::SUCCESS),
         Command::Admin(args) => admin::run(args).map(|()| ExitCode::SUCCESS),
         Command::Policy(args) => policy_cli::run(args),
+        Command::Audit(args) => audit_cli::run(args).map(|()| ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,

@@ -47,12 +47,37 @@ pub(crate) struct ServeArgs {
     /// windows can be tested without waiting. Signatures are still checked against real time.
     #[arg(long, requires = "dev")]
     dev_clock_control: bool,
+    /// The audit trail: `fail-closed` (default: an event is on disk before the answer leaves;
+    /// no audit, no answer), `best-effort` (queued, written within milliseconds; lost if the
+    /// process dies first), or `off`.
+    #[arg(long, value_enum, default_value_t = AuditMode::FailClosed)]
+    audit: AuditMode,
+    /// Where the audit trail's segments and keys live (default DATA_DIR/audit).
+    #[arg(long, value_name = "DIR")]
+    audit_dir: Option<PathBuf>,
+    /// Signed digest records are written at least this often while events arrive.
+    #[arg(long, default_value = "60", value_name = "SECONDS")]
+    audit_digest_interval: u64,
+    /// A segment file is closed and a new one started at this size.
+    #[arg(long, default_value = "64", value_name = "MIB")]
+    audit_segment_mib: u64,
     /// How often background work (due rotations, ended deletion windows) runs.
     #[arg(long, default_value = "10", value_name = "SECONDS")]
     scheduler_interval: u64,
 }
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// `--audit`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum AuditMode {
+    /// Every event durable before the answer.
+    FailClosed,
+    /// Events queued; answers do not wait.
+    BestEffort,
+    /// No audit trail.
+    Off,
+}
 
 pub(crate) fn run(args: ServeArgs) -> Result<(), BoxError> {
     init_logging();
@@ -96,13 +121,19 @@ async fn serve_dev(args: ServeArgs) -> Result<(), BoxError> {
         }
         None => Arc::new(SystemClock),
     };
-    let service = Service::new(
+    let audit = open_audit(&args, dir, &root)?;
+    let (metrics, prometheus) = crate::monitor::prometheus()?;
+    let service = Service::with_metrics(
         Arc::new(store),
         root,
         Arc::new(SystemRandom),
         clock,
         Config::default(),
+        metrics,
     );
+    if let Some(log) = &audit {
+        service.attach_audit(Arc::clone(log));
+    }
     let requested = dev::requested_credentials(args.dev_access_key_id, args.dev_secret_access_key);
     let previous = dev::previous_access_key_id(dir);
     let creds = service.bootstrap_dev(&account, requested, previous).await?;
@@ -117,6 +148,8 @@ async fn serve_dev(args: ServeArgs) -> Result<(), BoxError> {
         service.spawn_scheduler(node, Duration::from_secs(args.scheduler_interval.max(1)));
     let usage_flusher = service.spawn_usage_flusher(Duration::from_secs(5));
     let flush_service = service.clone();
+    let monitor = crate::monitor::Monitor::new(service.clone(), prometheus);
+    let upkeep = monitor.spawn_upkeep();
     let control = test_clock.map(|clock| crate::http::ClockControl {
         clock,
         service: service.clone(),
@@ -128,21 +161,62 @@ async fn serve_dev(args: ServeArgs) -> Result<(), BoxError> {
             auth_clock: Arc::new(SystemClock),
         },
     );
+    let draining = monitor.clone();
     axum::serve(
         listener,
-        crate::http::router(api, control)
+        crate::http::router(api, control, monitor)
             .into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
-    .with_graceful_shutdown(crate::http::shutdown_signal())
+    .with_graceful_shutdown(async move {
+        crate::http::shutdown_signal().await;
+        draining.set_shutting_down();
+    })
     .await?;
     scheduler.abort();
     usage_flusher.abort();
+    upkeep.abort();
+    if let Some(log) = &audit
+        && let Err(e) = log.close().await
+    {
+        // The events are on disk; only the final digest is missing, and the next start
+        // writes it.
+        tracing::error!(error = %e, "closing the audit trail failed");
+    }
     // The last usage notes of the run; a crash would lose at most one interval of them.
     if let Err(e) = flush_service.flush_usage().await {
         tracing::warn!(error = %e, "final key usage flush failed");
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Opens the audit trail (creating its signing key, wrapped under `root`, on first use),
+/// unless `--audit off`.
+fn open_audit(
+    args: &ServeArgs,
+    dir: &Path,
+    root: &strongroom_crypto::seal::RootKey,
+) -> Result<Option<Arc<strongroom_audit::AuditLog>>, BoxError> {
+    if args.audit == AuditMode::Off {
+        tracing::warn!("the audit trail is OFF: requests are not recorded");
+        return Ok(None);
+    }
+    let audit_dir = args.audit_dir.clone().unwrap_or_else(|| dir.join("audit"));
+    let options = strongroom_audit::AuditOptions {
+        best_effort: args.audit == AuditMode::BestEffort,
+        digest_interval: Duration::from_secs(args.audit_digest_interval.max(1)),
+        max_segment_bytes: args.audit_segment_mib.max(1).saturating_mul(1024 * 1024),
+        ..strongroom_audit::AuditOptions::default()
+    };
+    let log = strongroom_audit::AuditLog::open(
+        &audit_dir,
+        root,
+        &SystemRandom,
+        options,
+        Arc::new(SystemClock),
+    )?;
+    tracing::info!(dir = %audit_dir.display(), mode = ?args.audit, "audit trail open");
+    Ok(Some(Arc::new(log)))
 }
 
 fn print_banner(env: &strongroom_crypto::secret::SecretBytes, dir: &Path) {

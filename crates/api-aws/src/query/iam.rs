@@ -15,37 +15,35 @@ use strongroom_service::ops::iam::{
 
 type Out = Result<Vec<u8>, QueryError>;
 
-/// Runs IAM action `action`; `None` if this server does not know it.
-pub(crate) async fn dispatch(action: &str, c: Call<'_>) -> Option<Out> {
-    Some(match action {
-        "CreateUser" => create_user(c).await,
-        "GetUser" => get_user(c).await,
-        "DeleteUser" => delete_user(c).await,
-        "ListUsers" => list_users(c).await,
-        "CreateAccessKey" => create_access_key(c).await,
-        "UpdateAccessKey" => update_access_key(c).await,
-        "DeleteAccessKey" => delete_access_key(c).await,
-        "ListAccessKeys" => list_access_keys(c).await,
-        "PutUserPolicy" => put_user_policy(c).await,
-        "GetUserPolicy" => get_user_policy(c).await,
-        "DeleteUserPolicy" => delete_user_policy(c).await,
-        "ListUserPolicies" => list_user_policies(c).await,
-        "CreateRole" => create_role(c).await,
-        "GetRole" => get_role(c).await,
-        "DeleteRole" => delete_role(c).await,
-        "ListRoles" => list_roles(c).await,
-        "PutRolePolicy" => put_role_policy(c).await,
-        "GetRolePolicy" => get_role_policy(c).await,
-        "DeleteRolePolicy" => delete_role_policy(c).await,
-        "ListRolePolicies" => list_role_policies(c).await,
-        "TagUser" => tag_user(c).await,
-        "UntagUser" => untag_user(c).await,
-        "ListUserTags" => list_user_tags(c).await,
-        "TagRole" => tag_role(c).await,
-        "UntagRole" => untag_role(c).await,
-        "ListRoleTags" => list_role_tags(c).await,
-        _ => return None,
-    })
+// Runs IAM action `action` (`dispatch`; `None` if this server does not know it); `ACTIONS`
+// lists the same actions, as the metrics' operation labels.
+super::actions! {
+    "CreateUser" => create_user,
+    "GetUser" => get_user,
+    "DeleteUser" => delete_user,
+    "ListUsers" => list_users,
+    "CreateAccessKey" => create_access_key,
+    "UpdateAccessKey" => update_access_key,
+    "DeleteAccessKey" => delete_access_key,
+    "ListAccessKeys" => list_access_keys,
+    "PutUserPolicy" => put_user_policy,
+    "GetUserPolicy" => get_user_policy,
+    "DeleteUserPolicy" => delete_user_policy,
+    "ListUserPolicies" => list_user_policies,
+    "CreateRole" => create_role,
+    "GetRole" => get_role,
+    "DeleteRole" => delete_role,
+    "ListRoles" => list_roles,
+    "PutRolePolicy" => put_role_policy,
+    "GetRolePolicy" => get_role_policy,
+    "DeleteRolePolicy" => delete_role_policy,
+    "ListRolePolicies" => list_role_policies,
+    "TagUser" => tag_user,
+    "UntagUser" => untag_user,
+    "ListUserTags" => list_user_tags,
+    "TagRole" => tag_role,
+    "UntagRole" => untag_role,
+    "ListRoleTags" => list_role_tags,
 }
 
 fn ok(c: &Call<'_>, action: &str, fill: &dyn Fn(&mut Xml)) -> Out {

@@ -18,6 +18,24 @@
 //! only correctness concern is escaping, which is short enough to test exhaustively here; a
 //! dependency (quick-xml) would add a reader and serde glue this never uses.
 
+/// Defines a Query service's `dispatch` and `ACTIONS` from one table, so that the actions
+/// counted in metrics are exactly those dispatched.
+macro_rules! actions {
+    ($($name:literal => $handler:ident),+ $(,)?) => {
+        /// The actions this server knows: the `operation` labels of their metrics.
+        pub(crate) const ACTIONS: &[&str] = &[$($name),+];
+
+        /// Runs action `action`; `None` if this server does not know it.
+        pub(crate) async fn dispatch(action: &str, c: Call<'_>) -> Option<Out> {
+            Some(match action {
+                $($name => $handler(c).await,)+
+                _ => return None,
+            })
+        }
+    };
+}
+use actions;
+
 pub(crate) mod iam;
 pub(crate) mod sts;
 
@@ -48,6 +66,14 @@ impl QueryService {
         match self {
             Self::Iam => "iam",
             Self::Sts => "sts",
+        }
+    }
+
+    /// The actions this server knows.
+    pub(crate) fn actions(self) -> &'static [&'static str] {
+        match self {
+            Self::Iam => iam::ACTIONS,
+            Self::Sts => sts::ACTIONS,
         }
     }
 
@@ -543,6 +569,7 @@ impl AwsApi {
         req: &Request<'_>,
         request_id: String,
         peer: Option<std::net::IpAddr>,
+        started: std::time::Instant,
     ) -> Response {
         // The credential scope names the service; an unparsable signature is reported by
         // `authenticate` below, in IAM's namespace.
@@ -550,9 +577,14 @@ impl AwsApi {
             Ok(a) if a.service() == "sts" => QueryService::Sts,
             _ => QueryService::Iam,
         };
-        let result = self.query_inner(service, req, &request_id, peer).await;
-        let (status, body) = match result {
-            Ok(body) => (200, body),
+        // The action's index in `service.actions()`, once the request is authenticated and
+        // its form parsed (for metrics).
+        let mut action = None;
+        let result = self
+            .query_inner(service, req, &request_id, peer, &mut action)
+            .await;
+        let (status, body, code) = match result {
+            Ok(body) => (200, body, ""),
             Err(e) => {
                 let (code, status, message) = e.parts(service);
                 if status >= 500 {
@@ -563,9 +595,13 @@ impl AwsApi {
                 (
                     status,
                     error_body(service, code, status, &message, &request_id),
+                    code,
                 )
             }
         };
+        let outcome = strongroom_service::metrics::Outcome::of(status, code);
+        self.metrics
+            .query(service, action, outcome, started.elapsed());
         Response {
             status,
             request_id,
@@ -580,6 +616,7 @@ impl AwsApi {
         req: &Request<'_>,
         request_id: &str,
         peer: Option<std::net::IpAddr>,
+        action_seen: &mut Option<usize>,
     ) -> Result<Vec<u8>, QueryError> {
         let ctx = self
             .authenticate(req, request_id, service.signing_name(), peer)
@@ -592,6 +629,7 @@ impl AwsApi {
         }
         let params = Params::parse(req.body)?;
         let action = params.get("Action").ok_or(QueryError::MissingAction)?;
+        *action_seen = service.actions().iter().position(|a| *a == action);
         if let Some(v) = params.get("Version")
             && v != service.version()
         {

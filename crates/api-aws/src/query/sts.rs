@@ -8,13 +8,11 @@ use strongroom_service::ops::sts::AssumeRoleInput;
 
 type Out = Result<Vec<u8>, QueryError>;
 
-/// Runs STS action `action`; `None` if this server does not know it.
-pub(crate) async fn dispatch(action: &str, c: Call<'_>) -> Option<Out> {
-    Some(match action {
-        "AssumeRole" => assume_role(c).await,
-        "GetCallerIdentity" => get_caller_identity(c).await,
-        _ => return None,
-    })
+// Runs STS action `action` (`dispatch`; `None` if this server does not know it); `ACTIONS`
+// lists the same actions, as the metrics' operation labels.
+super::actions! {
+    "AssumeRole" => assume_role,
+    "GetCallerIdentity" => get_caller_identity,
 }
 
 fn ok(c: &Call<'_>, action: &str, fill: &dyn Fn(&mut Xml)) -> Out {

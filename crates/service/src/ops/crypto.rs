@@ -227,6 +227,7 @@ impl Service {
             other => other?,
         };
         let access = access.context(p.context).algorithm(p.algorithm);
+        ctx.keys.note(&key.key.arn);
         self.authorize_key(ctx, &key, &access, None).await?;
         key.key.state.check_usable(&key.key.arn)?;
         check_encryption_key(&key, p.algorithm)?;

@@ -216,6 +216,7 @@ impl Service {
             Err(KmsError::AccessDenied(m)) => {
                 let (id, account) = self.locate(ctx, &input.key, true).await?;
                 let key = self.load_key(ctx, &id, Some(&account)).await?;
+                ctx.keys.note(&key.key.arn);
                 let held = key.grants.iter().any(|g| {
                     crate::authz::grantee_matches(g, ctx)
                         && g.operations.contains(&GrantOperation::CreateGrant)
@@ -390,6 +391,7 @@ impl Service {
             }
         };
         let key = self.load_key(ctx, &key_id, account.as_ref()).await?;
+        ctx.keys.note(&key.key.arn);
         let grant = key
             .grants
             .iter()

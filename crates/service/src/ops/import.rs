@@ -305,7 +305,7 @@ impl Service {
     pub(crate) async fn expire_material_if_due(
         &self,
         id: &strongroom_core::ids::KeyId,
-    ) -> Result<bool, KmsError> {
+    ) -> Result<Option<Key>, KmsError> {
         use std::sync::atomic::{AtomicBool, Ordering};
         let now = self.clock().now();
         let expired = AtomicBool::new(false);
@@ -319,10 +319,10 @@ impl Service {
                     .collect())
             })
             .await?;
-        let expired = expired.load(Ordering::Relaxed);
-        if expired {
-            tracing::info!(key = %key.arn, "imported key material expired");
+        if !expired.load(Ordering::Relaxed) {
+            return Ok(None);
         }
-        Ok(expired)
+        tracing::info!(key = %key.arn, "imported key material expired");
+        Ok(Some(key))
     }
 }

@@ -133,6 +133,7 @@ impl Service {
             txn.push(Write::AddKeyVersion(self.new_material(&key, 1, now, None)?));
         }
         self.store_call("CreateKey", move |s| s.commit(txn)).await?;
+        ctx.keys.note(&key.arn);
         tracing::info!(key = %key.arn, "key created");
         Ok(key)
     }

@@ -58,6 +58,7 @@ macro_rules! ensure_eq {
     }};
 }
 
+mod counts;
 mod due;
 mod fixtures;
 mod grants;
@@ -70,6 +71,7 @@ mod records;
 mod transactions;
 mod usage;
 
+pub use counts::count_keys_by_state_counts_every_key_once;
 pub use due::{
     keys_due_for_deletion_across_scopes_in_order, keys_due_for_rotation_across_scopes_in_order,
 };
@@ -239,6 +241,7 @@ macro_rules! conformance_tests {
             list_grants_pages_in_grant_id_order,
             delete_key_removes_its_grants,
             list_retirable_grants_across_keys_in_order,
+            count_keys_by_state_counts_every_key_once,
         );
     };
     (@cases ($factory:expr) $($case:ident),+ $(,)?) => {

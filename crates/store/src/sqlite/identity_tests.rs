@@ -171,7 +171,7 @@ fn a_version_5_database_migrates_its_access_keys_as_the_roots() {
 
     let store = SqliteStore::open(&path).unwrap();
     assert_eq!(user_version(&path), i64::from(SCHEMA_VERSION));
-    assert_eq!(SCHEMA_VERSION, 7);
+    const { assert!(SCHEMA_VERSION >= 7) };
     let root = |id: &str| access_key(id, AccessKeyOwner::Root);
     for (id, revision) in ids.iter().zip([1, 4]) {
         let got = store.get_access_key(id).unwrap().unwrap();

@@ -106,7 +106,7 @@ fn a_version_3_database_migrates_without_imported_material() {
 
     let store = SqliteStore::open(&path).unwrap();
     assert_eq!(user_version(&path), i64::from(SCHEMA_VERSION));
-    assert_eq!(SCHEMA_VERSION, 7);
+    const { assert!(SCHEMA_VERSION >= 7) };
     let got = store.get_key(&old.id).unwrap().unwrap();
     assert_eq!((got.revision, &got.value), (4, &old));
     assert_eq!(got.value.imported, vec![]);

@@ -48,6 +48,7 @@ use strongroom_core::grant::Grant;
 use strongroom_core::identity::{AccessKey, Account, Role, User};
 use strongroom_core::ids::{AccountId, AliasName, KeyId, Region};
 use strongroom_core::key::{Key, KeyVersion};
+use strongroom_core::state::KeyState;
 use strongroom_core::time::Timestamp;
 
 /// Tuning of a [`SqliteStore`]; [`SqliteOptions::default`] suits a server.
@@ -277,6 +278,10 @@ impl Store for SqliteStore {
         limit: usize,
     ) -> Result<Vec<KeyId>, StoreError> {
         self.with_reader(|c| read::due_keys(c, read::DUE_FOR_EXPIRY, now, limit))
+    }
+
+    fn count_keys_by_state(&self) -> Result<Vec<(KeyState, u64)>, StoreError> {
+        self.with_reader(|c| read::count_keys_by_state(c))
     }
 
     fn try_lease(

@@ -84,7 +84,7 @@ fn a_version_6_database_migrates_its_keys_policy_time_as_their_creation() {
 
     let store = SqliteStore::open(&path).unwrap();
     assert_eq!(user_version(&path), i64::from(SCHEMA_VERSION));
-    assert_eq!(SCHEMA_VERSION, 7);
+    const { assert!(SCHEMA_VERSION >= 7) };
     for old in [&plain, &rotating] {
         let got = store.get_key(&old.id).unwrap().unwrap();
         assert_eq!(got.value.policy_updated_at, got.value.created_at);

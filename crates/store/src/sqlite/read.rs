@@ -7,8 +7,8 @@
 //! string stands for "from the start" because every stored id and name is longer.
 
 use super::codec::{
-    AccessKeyRow, AliasRow, KeyRow, UsageRow, VersionRow, account_from_row, db_err, decode_account,
-    key_id, limit,
+    AccessKeyRow, AliasRow, KeyRow, UsageRow, VersionRow, account_from_row, corrupt, db_err,
+    decode_account, key_id, limit, parse,
 };
 use super::grants::GrantRow;
 use super::identities::{Children, Principals, ROLES, RoleRow, USERS, UserRow};
@@ -21,6 +21,7 @@ use strongroom_core::grant::Grant;
 use strongroom_core::identity::{AccessKey, Account, Role, User};
 use strongroom_core::ids::{AccountId, AliasName, KeyId, Region};
 use strongroom_core::key::{ImportedMaterial, Key, KeyVersion};
+use strongroom_core::state::KeyState;
 use strongroom_core::time::Timestamp;
 
 /// The imported materials of the keys `sql` selects (with `args`), by key id, each key's
@@ -254,14 +255,19 @@ fn alias_rows(
 
 /// Enabled keys whose next rotation is at or before `now`, earliest first. The state is a
 /// literal, not a parameter, so that SQLite can match the partial index `keys_due_for_rotation`
-/// (a test checks the plan and that the literal is `KeyState::Enabled`'s name).
+/// (a test checks the plan and that the literal is `KeyState::Enabled`'s name). The index is
+/// named: without statistics SQLite would rather search `keys_by_state` for the state (every
+/// enabled key) and sort; `INDEXED BY` makes that plan, or a schema without the index, an
+/// error instead of a slow scheduler.
 pub(crate) const DUE_FOR_ROTATION: &str = "SELECT key_id FROM keys \
+    INDEXED BY keys_due_for_rotation \
     WHERE key_state = 'Enabled' AND next_rotation_at_ms <= ?1 \
     ORDER BY next_rotation_at_ms, key_id LIMIT ?2";
 
 /// Keys pending deletion whose deletion date is at or before `now`, earliest first, through
-/// the partial index `keys_due_for_deletion`.
+/// the partial index `keys_due_for_deletion` (named, as for [`DUE_FOR_ROTATION`]).
 pub(crate) const DUE_FOR_DELETION: &str = "SELECT key_id FROM keys \
+    INDEXED BY keys_due_for_deletion \
     WHERE key_state = 'PendingDeletion' AND deletion_date_ms <= ?1 \
     ORDER BY deletion_date_ms, key_id LIMIT ?2";
 
@@ -276,6 +282,27 @@ pub(crate) const DUE_FOR_EXPIRY: &str = "SELECT m.key_id \
     WHERE m.present = 1 AND m.valid_to_ms IS NOT NULL AND m.valid_to_ms <= ?1 \
     AND k.key_state <> 'PendingDeletion' \
     GROUP BY m.key_id ORDER BY min(m.valid_to_ms), m.key_id LIMIT ?2";
+
+/// How many keys are in each state, through the index `keys_by_state` alone.
+pub(crate) const COUNT_BY_STATE: &str = "SELECT key_state, count(*) FROM keys GROUP BY key_state";
+
+/// Every state that has keys, with its number of keys (one snapshot: one statement).
+pub(crate) fn count_keys_by_state(conn: &Connection) -> Result<Vec<(KeyState, u64)>, StoreError> {
+    let rows: Vec<(String, i64)> = conn
+        .prepare_cached(COUNT_BY_STATE)
+        .and_then(|mut st| {
+            st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .map_err(db_err)?;
+    rows.into_iter()
+        .map(|(state, n)| {
+            let state = parse("key state", &state, KeyState::parse)?;
+            let n = u64::try_from(n).map_err(|_| corrupt("key count", &n.to_string()))?;
+            Ok((state, n))
+        })
+        .collect()
+}
 
 /// The ids a due-query ([`DUE_FOR_ROTATION`], [`DUE_FOR_DELETION`] or [`DUE_FOR_EXPIRY`])
 /// answers.

@@ -505,3 +505,50 @@ fn arbitrary_keys_round_trip() {
         })
         .unwrap();
 }
+
+#[test]
+fn counting_keys_by_state_reads_only_the_state_index() {
+    let (_dir, path) = temp_db();
+    drop(SqliteStore::open(&path).unwrap());
+    let conn = Connection::open(&path).unwrap();
+    let mut st = conn
+        .prepare(&format!(
+            "EXPLAIN QUERY PLAN {}",
+            super::read::COUNT_BY_STATE
+        ))
+        .unwrap();
+    let plan: Vec<String> = st
+        .query_map([], |r| r.get(3))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    // The index alone, already grouped: no key row is read and nothing is sorted.
+    assert_eq!(
+        plan.join("\n"),
+        "SCAN keys USING COVERING INDEX keys_by_state"
+    );
+}
+
+#[test]
+fn an_unknown_stored_state_is_corrupt_not_counted() {
+    let (_dir, path) = temp_db();
+    let store = SqliteStore::open(&path).unwrap();
+    let k = key();
+    let mut txn = Transaction::new();
+    txn.push(Write::PutKey {
+        key: k.clone(),
+        expect: Expect::Absent,
+    });
+    store.commit(txn).unwrap();
+    assert_eq!(
+        store.count_keys_by_state().unwrap(),
+        vec![(KeyState::Enabled, 1)]
+    );
+    let conn = Connection::open(&path).unwrap();
+    conn.execute("UPDATE keys SET key_state = 'Melting'", [])
+        .unwrap();
+    assert!(matches!(
+        store.count_keys_by_state(),
+        Err(StoreError::Corrupt(m)) if m.contains("Melting")
+    ));
+}

@@ -49,6 +49,9 @@ pub(crate) struct BenchArgs {
     /// Print the results as JSON instead of a table.
     #[arg(long)]
     json: bool,
+    /// The audit mode of the server the bench starts (see `serve --audit`).
+    #[arg(long, value_enum, default_value_t = crate::serve::AuditMode::FailClosed)]
+    audit: crate::serve::AuditMode,
     /// Drive a running server at this http://host:port instead of starting one.
     #[arg(long, value_name = "URL", requires = "access_key_id")]
     endpoint: Option<String>,

@@ -92,7 +92,7 @@ impl Session<'_> {
             Some(url) => (child::authority_of(url)?, endpoint_credentials(self.args)?),
             None => {
                 let creds = random_credentials(&self.args.region)?;
-                let command = server_command(self.dir.path(), &creds)?;
+                let command = server_command(self.dir.path(), &creds, self.args.audit)?;
                 let log = self.dir.path().join("server.log");
                 let s = server.insert(ChildServer::start(command, &log)?);
                 (s.authority.clone(), creds)
@@ -136,10 +136,18 @@ fn baseline_command() -> Result<Command, BoxError> {
 
 /// `strongroom serve --dev` on a fresh data directory, with the bench's credentials. The
 /// secret goes through the environment, not the command line other users can read.
-fn server_command(dir: &Path, creds: &Credentials) -> Result<Command, BoxError> {
+fn server_command(
+    dir: &Path,
+    creds: &Credentials,
+    audit: crate::serve::AuditMode,
+) -> Result<Command, BoxError> {
     let mut c = Command::new(std::env::current_exe()?);
+    let audit = clap::ValueEnum::to_possible_value(&audit)
+        .map(|v| v.get_name().to_owned())
+        .unwrap_or_default();
     c.arg("serve")
         .arg("--dev")
+        .args(["--audit", &audit])
         .arg("--data-dir")
         .arg(dir.join("data"))
         .args(["--listen", "127.0.0.1:0", "--dev-access-key-id"])

@@ -1,0 +1,330 @@
+//! What the audit trail records of a request: CloudTrail's `requestParameters` for KMS,
+//! built from the request body by an allow-list, so that plaintext, ciphertext, key material,
+//! import tokens and grant tokens can never reach an audit event, whatever the operation.
+
+use serde_json::{Map, Value};
+
+/// The request members CloudTrail records for KMS operations (identifiers, encryption
+/// contexts, algorithms, settings). Everything else — `Plaintext`, `CiphertextBlob`,
+/// `EncryptedKeyMaterial`, `ImportToken`, `GrantTokens`, `GrantToken`, `Recipient` — is left
+/// out by construction.
+const RECORDED: &[&str] = &[
+    "AliasName",
+    "BypassPolicyLockoutSafetyCheck",
+    "Constraints",
+    "CustomerMasterKeySpec",
+    "Description",
+    "DestinationEncryptionAlgorithm",
+    "DestinationEncryptionContext",
+    "DestinationKeyId",
+    "DryRun",
+    "EncryptionAlgorithm",
+    "EncryptionContext",
+    "ExpirationModel",
+    "GrantId",
+    "GranteePrincipal",
+    "ImportType",
+    "IncludeKeyMaterial",
+    "KeyId",
+    "KeyMaterialId",
+    "KeySpec",
+    "KeyUsage",
+    "Limit",
+    "Marker",
+    "MultiRegion",
+    "Name",
+    "NumberOfBytes",
+    "Operations",
+    "Origin",
+    "PendingWindowInDays",
+    "Policy",
+    "PolicyName",
+    "RetiringPrincipal",
+    "RotationPeriodInDays",
+    "SourceEncryptionAlgorithm",
+    "SourceEncryptionContext",
+    "SourceKeyId",
+    "TagKeys",
+    "Tags",
+    "TargetKeyId",
+    "ValidTo",
+    "WrappingAlgorithm",
+    "WrappingKeySpec",
+];
+
+/// Members whose value is a structure (or a list of them) whose own member names CloudTrail
+/// also writes lower-case: `Tags` (`tagKey`, `tagValue`) and `Constraints`
+/// (`encryptionContextSubset`…). Maps of user data inside them (an encryption context) keep
+/// their keys.
+const NESTED_SHAPES: &[&str] = &["Tags", "Constraints"];
+
+/// Renames the member names of a structure, or of each structure of a list, one level deep.
+fn rename_shape(v: Value) -> Value {
+    match v {
+        Value::Array(items) => Value::Array(items.into_iter().map(rename_shape).collect()),
+        Value::Object(members) => Value::Object(
+            members
+                .into_iter()
+                .map(|(k, v)| (lower_camel(&k), v))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+/// CloudTrail's member names start lower-case (`keyId`, `encryptionContext`).
+fn lower_camel(name: &str) -> String {
+    let mut chars = name.chars();
+    chars.next().map_or_else(String::new, |first| {
+        first.to_lowercase().chain(chars).collect()
+    })
+}
+
+/// `requestParameters` of a KMS JSON request: the recorded members of the body's top-level
+/// object, renamed as CloudTrail names them; `Null` when the body is not a JSON object (the
+/// request failed before it could be read, and nothing of it is recorded).
+pub(crate) fn kms_request_parameters(body: &[u8]) -> Value {
+    let Ok(Value::Object(members)) = serde_json::from_slice::<Value>(body) else {
+        return Value::Null;
+    };
+    let recorded: Map<String, Value> = members
+        .into_iter()
+        .filter(|(k, _)| RECORDED.contains(&k.as_str()))
+        .map(|(k, v)| {
+            let v = if NESTED_SHAPES.contains(&k.as_str()) {
+                rename_shape(v)
+            } else {
+                v
+            };
+            (lower_camel(&k), v)
+        })
+        .collect();
+    if recorded.is_empty() {
+        Value::Null
+    } else {
+        Value::Object(recorded)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SENTINEL: &str = "U0VOVElORUwtcGxhaW50ZXh0";
+
+    #[test]
+    fn secrets_are_never_recorded_and_the_rest_is_renamed() {
+        let body = serde_json::json!({
+            "KeyId": "alias/a",
+            "Plaintext": SENTINEL,
+            "CiphertextBlob": SENTINEL,
+            "EncryptedKeyMaterial": SENTINEL,
+            "ImportToken": SENTINEL,
+            "GrantTokens": [SENTINEL],
+            "GrantToken": SENTINEL,
+            "Recipient": {"AttestationDocument": SENTINEL},
+            "EncryptionContext": {"dept": "it"},
+            "EncryptionAlgorithm": "SYMMETRIC_DEFAULT",
+        });
+        let got = kms_request_parameters(body.to_string().as_bytes());
+        assert_eq!(
+            got,
+            serde_json::json!({
+                "keyId": "alias/a",
+                "encryptionContext": {"dept": "it"},
+                "encryptionAlgorithm": "SYMMETRIC_DEFAULT",
+            })
+        );
+        assert!(!got.to_string().contains(SENTINEL));
+    }
+
+    #[test]
+    fn tag_and_constraint_members_are_renamed_but_contexts_are_not() {
+        let body = serde_json::json!({
+            "Tags": [{"TagKey": "Team", "TagValue": "Pay"}],
+            "Constraints": {"EncryptionContextSubset": {"Dept": "IT"}},
+        });
+        assert_eq!(
+            kms_request_parameters(body.to_string().as_bytes()),
+            serde_json::json!({
+                "tags": [{"tagKey": "Team", "tagValue": "Pay"}],
+                "constraints": {"encryptionContextSubset": {"Dept": "IT"}},
+            })
+        );
+    }
+
+    #[test]
+    fn unreadable_or_empty_bodies_record_nothing() {
+        assert_eq!(kms_request_parameters(b"not json"), Value::Null);
+        assert_eq!(kms_request_parameters(b"[1]"), Value::Null);
+        assert_eq!(kms_request_parameters(b"{}"), Value::Null);
+        assert_eq!(
+            kms_request_parameters(br#"{"Plaintext":"eA=="}"#),
+            Value::Null
+        );
+    }
+}
+
+/// Who made a request, as far as the front end knows it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Who<'a> {
+    /// Authenticated.
+    Caller(&'a strongroom_service::Caller, Option<&'a str>),
+    /// Not authenticated; the access key id the request named, if it could be read.
+    Unknown(Option<&'a str>),
+}
+
+/// CloudTrail's `userIdentity` for a caller. `principal_id` is the user's unique id, when
+/// known (the service has it for users; roots and sessions derive theirs).
+///
+/// `sessionContext.attributes.creationDate` is when the session's credentials were issued.
+pub(crate) fn user_identity(
+    who: Who<'_>,
+    now: strongroom_audit::EventTime,
+) -> strongroom_audit::UserIdentity {
+    use strongroom_audit::{SessionAttributes, SessionContext, SessionIssuer, UserIdentity};
+    use strongroom_service::CallerKind;
+    let mut id = UserIdentity::default();
+    match who {
+        Who::Unknown(access_key_id) => {
+            id.identity_type = Some("Unknown".to_owned());
+            id.access_key_id = access_key_id.map(str::to_owned);
+        }
+        Who::Caller(c, user_id) => {
+            id.arn = Some(c.principal_arn.clone());
+            id.account_id = Some(c.account.as_str().to_owned());
+            id.access_key_id = Some(c.access_key_id.clone());
+            match &c.kind {
+                CallerKind::Root => {
+                    id.identity_type = Some("Root".to_owned());
+                    id.principal_id = Some(c.account.as_str().to_owned());
+                }
+                CallerKind::User { name } => {
+                    id.identity_type = Some("IAMUser".to_owned());
+                    id.principal_id = user_id.map(str::to_owned);
+                    id.user_name = Some(name.clone());
+                }
+                CallerKind::Session {
+                    role_name,
+                    role_id,
+                    session_name,
+                } => {
+                    id.identity_type = Some("AssumedRole".to_owned());
+                    id.principal_id = Some(format!("{role_id}:{session_name}"));
+                    let partition = c.principal_arn.split(':').nth(1).unwrap_or("aws");
+                    id.session_context = Some(SessionContext {
+                        session_issuer: Some(SessionIssuer {
+                            issuer_type: "Role".to_owned(),
+                            principal_id: role_id.clone(),
+                            arn: format!("arn:{partition}:iam::{}:role/{role_name}", c.account),
+                            account_id: c.account.as_str().to_owned(),
+                            user_name: role_name.clone(),
+                        }),
+                        attributes: SessionAttributes {
+                            creation_date: c
+                                .issued_at
+                                .map_or(now, strongroom_audit::EventTime::from_timestamp),
+                            mfa_authenticated: false,
+                        },
+                    });
+                }
+            }
+        }
+    }
+    id
+}
+
+/// Whether an operation only reads (CloudTrail's `readOnly`): KMS marks its cryptographic
+/// operations and every Describe/Get/List as read-only, changes as not.
+pub(crate) fn read_only(operation: &str) -> bool {
+    const CHANGES: &[&str] = &[
+        "Create",
+        "Update",
+        "Delete",
+        "Put",
+        "Enable",
+        "Disable",
+        "Schedule",
+        "Cancel",
+        "Tag",
+        "Untag",
+        "Import",
+        "Rotate",
+        "Retire",
+        "Revoke",
+        "Connect",
+        "Disconnect",
+        "Replicate",
+        "Attach",
+        "Detach",
+        "Assume",
+        "Set",
+        "Reset",
+        "Upload",
+        "Add",
+        "Remove",
+        "Change",
+    ];
+    !CHANGES.iter().any(|p| operation.starts_with(p))
+}
+
+/// The name an audit event gives a KMS request.
+pub(crate) fn event_name(target: crate::dispatch::Target) -> &'static str {
+    match target {
+        crate::dispatch::Target::Kms(op) => op.name(),
+        crate::dispatch::Target::Simulate => "SimulatePolicy",
+        crate::dispatch::Target::Unknown => "Unknown",
+    }
+}
+
+/// Everything an audit event of one request is made of.
+pub(crate) struct Request<'a> {
+    pub(crate) event_source: &'static str,
+    pub(crate) event_name: &'a str,
+    pub(crate) who: Who<'a>,
+    pub(crate) region: &'a str,
+    pub(crate) source_ip: Option<std::net::IpAddr>,
+    pub(crate) user_agent: &'a str,
+    pub(crate) request_parameters: Value,
+    pub(crate) error: Option<(&'a str, &'a str)>,
+    pub(crate) request_id: &'a str,
+    pub(crate) event_id: uuid::Uuid,
+    pub(crate) key_arns: Vec<String>,
+    pub(crate) now: strongroom_core::time::Timestamp,
+}
+
+/// The CloudTrail record of a request.
+pub(crate) fn event(r: Request<'_>) -> strongroom_audit::AuditEvent {
+    let now = strongroom_audit::EventTime::from_timestamp(r.now);
+    let mut e = strongroom_audit::AuditEvent::kms_api_call(
+        r.event_name,
+        now,
+        r.region,
+        user_identity(r.who, now),
+        r.event_id,
+    );
+    r.event_source.clone_into(&mut e.event_source);
+    e.source_ip_address = r.source_ip.map(|ip| ip.to_string()).unwrap_or_default();
+    r.user_agent.clone_into(&mut e.user_agent);
+    e.request_parameters = r.request_parameters;
+    if let Some((code, message)) = r.error {
+        e.error_code = Some(code.to_owned());
+        e.error_message = Some(message.to_owned());
+    }
+    e.request_id = Some(r.request_id.to_owned());
+    e.read_only = read_only(r.event_name);
+    e.resources = r
+        .key_arns
+        .iter()
+        .map(|arn| {
+            let account = arn.split(':').nth(4).unwrap_or_default();
+            strongroom_audit::Resource::kms_key(account, arn.as_str())
+        })
+        .collect();
+    if e.recipient_account_id.is_empty()
+        && let Some(first) = e.resources.first()
+    {
+        e.recipient_account_id.clone_from(&first.account_id);
+    }
+    e
+}

@@ -1,0 +1,58 @@
+//! The front end's request metrics (`strongroom_requests_total`,
+//! `strongroom_request_duration_seconds`): one table of handles per API, indexed by
+//! operation, so recording a request looks nothing up by name.
+
+use crate::AwsApi;
+use crate::dispatch::{self, Target};
+use crate::query::QueryService;
+use std::time::Duration;
+use strongroom_service::metrics::{Api, Metrics, Outcome, RequestMetrics};
+
+/// The request metrics of the three APIs.
+#[derive(Debug)]
+pub(crate) struct ApiMetrics {
+    kms: RequestMetrics,
+    iam: RequestMetrics,
+    sts: RequestMetrics,
+}
+
+impl ApiMetrics {
+    pub(crate) fn new(m: &Metrics) -> Self {
+        Self {
+            kms: m.requests(Api::Kms, &dispatch::metric_operations()),
+            iam: m.requests(Api::Iam, QueryService::Iam.actions()),
+            sts: m.requests(Api::Sts, QueryService::Sts.actions()),
+        }
+    }
+
+    /// Records a KMS request.
+    pub(crate) fn kms(&self, target: Target, outcome: Outcome, elapsed: Duration) {
+        self.kms.record(target.metric_index(), outcome, elapsed);
+    }
+
+    /// Records an IAM or STS request of the action at `action` in `service.actions()`
+    /// (`None`: not determined).
+    pub(crate) fn query(
+        &self,
+        service: QueryService,
+        action: Option<usize>,
+        outcome: Outcome,
+        elapsed: Duration,
+    ) {
+        let metrics = match service {
+            QueryService::Iam => &self.iam,
+            QueryService::Sts => &self.sts,
+        };
+        metrics.record(action.unwrap_or(usize::MAX), outcome, elapsed);
+    }
+}
+
+impl AwsApi {
+    /// Counts a request that the listener refused before it reached [`AwsApi::handle`] (a
+    /// body over the size limit), answered with `status` and error `code`: as a KMS request
+    /// of the operation its `X-Amz-Target` names, if any.
+    pub fn record_refused(&self, target: &str, status: u16, code: &str, elapsed: Duration) {
+        self.metrics
+            .kms(Target::parse(target), Outcome::of(status, code), elapsed);
+    }
+}

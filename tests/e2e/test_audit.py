@@ -1,0 +1,1235 @@
+"""The audit trail (`DATA_DIR/audit`): every KMS request becomes one CloudTrail
+record, written before the answer leaves (fail-closed), in a hash-chained log
+with signed digests that `strongroom audit verify` checks offline; `audit
+query`/`audit export` read it back; scheduled work appears as AwsServiceEvents.
+
+Every test here uses a private server (a few module-scoped ones shared by the
+tests that only read their log), so its audit directory holds only the events
+the tests caused. IAM and STS requests are not audited (yet): the tests
+look only at events whose eventSource is kms.amazonaws.com and never at IAM/STS.
+
+AWS sources for the record shape: CloudTrail's "record contents" reference and
+the KMS developer guide's "Examples of AWS KMS log entries" (ct-*.html), e.g.
+ReEncrypt names the source and the destination key in `resources`, RetireGrant
+names the grant's key, DeleteKey is an AwsServiceEvent whose userIdentity is
+{"accountId", "invokedBy": "AWS Internal"} and whose sourceIPAddress and
+userAgent are "AWS Internal".
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import shutil
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+from botocore.exceptions import ClientError
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from audit_helpers import (
+    API_CALL_MEMBERS,
+    KMS_SOURCE,
+    assert_verifies,
+    audit_dir,
+    check_log_independently,
+    copy_log,
+    event_time,
+    events,
+    export,
+    kms_events,
+    line_hash,
+    load_public_key,
+    parse_event_time,
+    poll,
+    query,
+    run_audit,
+    read_lines,
+    rewrite_segment,
+    segment_paths,
+    tampered,
+    the_event,
+)
+from iam_sts_helpers import allow, client, make_role, make_user, session_client
+from kms_helpers import (
+    DAY_S,
+    build_request,
+    default_policy,
+    find_secret,
+    kms_client,
+    send_raw,
+    unique,
+)
+from model_cases import wrap_key_material
+from strongroom_server import (
+    CLOCK_CONTROL_ARGS,
+    StrongroomServer,
+    random_access_key_id,
+    random_secret_access_key,
+)
+
+REGION = "us-east-1"
+LOCALHOST = "127.0.0.1"
+RAW_USER_AGENT = "strongroom-e2e-audit/1.0"
+UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+NOT_CHECKED = object()
+
+
+def kms_of(srv, **kwargs):
+    return kms_client(srv.endpoint, srv.access_key_id, srv.secret_access_key, srv.region, **kwargs)
+
+
+def root_identity(srv) -> dict:
+    return {"type": "Root", "principalId": srv.account_id, "arn": f"arn:aws:iam::{srv.account_id}:root",
+            "accountId": srv.account_id, "accessKeyId": srv.access_key_id}
+
+
+def user_identity(srv, user) -> dict:
+    return {"type": "IAMUser", "principalId": user.user_id, "arn": user.arn, "accountId": srv.account_id,
+            "accessKeyId": user.access_key_id, "userName": user.name}
+
+
+def private_server(make_server, name: str, *extra_args: str, **kwargs) -> StrongroomServer:
+    srv = make_server(name, access_key_id=random_access_key_id(),
+                      secret_access_key=random_secret_access_key(), extra_args=list(extra_args), **kwargs)
+    srv.start()
+    return srv
+
+
+def request_id_of(response: dict) -> str:
+    return response["ResponseMetadata"]["RequestId"]
+
+
+class UserAgentTap:
+    """Remembers the User-Agent header of the last request a boto3 client sent."""
+
+    def __init__(self, kms) -> None:
+        self.kms = kms
+        self.last: str | None = None
+        kms.meta.events.register("before-send.kms", self._capture)
+
+    def _capture(self, request, **_: Any) -> None:
+        value = request.headers.get("User-Agent")
+        self.last = value.decode() if isinstance(value, bytes) else value
+
+
+# -- (1) one event per request, with the right contents ---------------------------------------
+
+
+@dataclass
+class Case:
+    """One request the scenario made and what its audit event must say."""
+
+    request_id: str
+    event_name: str
+    identity: dict
+    read_only: bool
+    resources: list[str]
+    params: Any = NOT_CHECKED
+    error: tuple[str, str] | None = None
+    user_agent: str | None = None
+    started: float = 0.0
+    finished: float = 0.0
+    authenticated: bool = True
+    region: Any = REGION  # NOT_CHECKED for an unsigned request: it names no region at all
+
+
+@dataclass
+class Scenario:
+    srv: StrongroomServer
+    cases: dict[str, Case] = field(default_factory=dict)
+    session: dict = field(default_factory=dict)
+
+
+def _run_scenario(srv: StrongroomServer) -> Scenario:
+    acct = srv.account_id
+    sc = Scenario(srv)
+    root = root_identity(srv)
+    kms = UserAgentTap(kms_of(srv))
+    kms_raw = UserAgentTap(kms_of(srv, validate=False))
+    iam = client("iam", srv)
+
+    def call(name: str, tap: UserAgentTap, method: str, *, event_name: str, read_only: bool,
+             resources: list[str] | Callable[[dict], list[str]], identity: dict = root,
+             params: Any = NOT_CHECKED, error: str | None = None, **kwargs) -> dict:
+        assert name not in sc.cases, name
+        started = time.time()
+        try:
+            response, failure = getattr(tap.kms, method)(**kwargs), None
+        except ClientError as exc:
+            response, failure = exc.response, exc
+        finished = time.time()
+        if error is None:
+            assert failure is None, f"{name}: {failure}"
+        else:
+            assert failure is not None, f"{name} succeeded; expected {error}"
+            assert response["Error"]["Code"] == error, f"{name}: {response['Error']}"
+        sc.cases[name] = Case(
+            request_id=request_id_of(response), event_name=event_name, identity=identity,
+            read_only=read_only, resources=resources(response) if callable(resources) else resources,
+            params=params, error=None if error is None else (error, response["Error"]["Message"]),
+            user_agent=tap.last, started=started, finished=finished)
+        return response
+
+    created = lambda r: [r["KeyMetadata"]["Arn"]]  # noqa: E731
+    a = call("CreateKey", kms, "create_key", event_name="CreateKey", read_only=False, resources=created,
+             params={"description": "audit e2e"}, Description="audit e2e")["KeyMetadata"]
+    b = call("CreateKey-without-parameters", kms, "create_key", event_name="CreateKey", read_only=False,
+             resources=created, params=None)["KeyMetadata"]
+    c = call("CreateKey-for-deletion", kms, "create_key", event_name="CreateKey", read_only=False,
+             resources=created, Description="deletion")["KeyMetadata"]
+    alias = f"alias/{unique('audit')}"
+    context = {"purpose": "audit"}
+    call("DescribeKey", kms, "describe_key", event_name="DescribeKey", read_only=True, resources=[a["Arn"]],
+         params={"keyId": a["KeyId"]}, KeyId=a["KeyId"])
+    call("CreateAlias", kms, "create_alias", event_name="CreateAlias", read_only=False, resources=[a["Arn"]],
+         params={"aliasName": alias, "targetKeyId": a["KeyId"]}, AliasName=alias, TargetKeyId=a["KeyId"])
+    call("DescribeKey-by-alias", kms, "describe_key", event_name="DescribeKey", read_only=True,
+         resources=[a["Arn"]], params={"keyId": alias}, KeyId=alias)
+    blob = call("Encrypt", kms, "encrypt", event_name="Encrypt", read_only=True, resources=[a["Arn"]],
+                params={"keyId": a["KeyId"], "encryptionContext": context},
+                KeyId=a["KeyId"], Plaintext=os.urandom(32), EncryptionContext=context)["CiphertextBlob"]
+    call("Decrypt", kms, "decrypt", event_name="Decrypt", read_only=True, resources=[a["Arn"]],
+         params={"encryptionContext": context}, CiphertextBlob=blob, EncryptionContext=context)
+    call("ReEncrypt", kms, "re_encrypt", event_name="ReEncrypt", read_only=True,
+         resources=[a["Arn"], b["Arn"]],  # source, then destination (AWS's ct-reencrypt example)
+         params={"sourceEncryptionContext": context, "destinationKeyId": b["KeyId"],
+                 "destinationEncryptionContext": {"stage": "2"}},
+         CiphertextBlob=blob, SourceEncryptionContext=context, DestinationKeyId=b["KeyId"],
+         DestinationEncryptionContext={"stage": "2"})
+    call("GenerateDataKey", kms, "generate_data_key", event_name="GenerateDataKey", read_only=True,
+         resources=[a["Arn"]], params={"keyId": a["KeyId"], "keySpec": "AES_256", "encryptionContext": context},
+         KeyId=a["KeyId"], KeySpec="AES_256", EncryptionContext=context)
+    call("GenerateDataKeyWithoutPlaintext", kms, "generate_data_key_without_plaintext",
+         event_name="GenerateDataKeyWithoutPlaintext", read_only=True, resources=[a["Arn"]],
+         params={"keyId": a["KeyId"], "numberOfBytes": 32}, KeyId=a["KeyId"], NumberOfBytes=32)
+    call("GenerateRandom", kms, "generate_random", event_name="GenerateRandom", read_only=True, resources=[],
+         params={"numberOfBytes": 32}, NumberOfBytes=32)
+    call("ListKeys", kms, "list_keys", event_name="ListKeys", read_only=True, resources=[], params=None)
+    call("ListAliases", kms, "list_aliases", event_name="ListAliases", read_only=True, resources=[], params=None)
+    call("TagResource", kms, "tag_resource", event_name="TagResource", read_only=False, resources=[a["Arn"]],
+         # CloudTrail names nested members lowerCamel too (AWS's ct-tagresource example).
+         params={"keyId": a["KeyId"], "tags": [{"tagKey": "team", "tagValue": "audit"}]},
+         KeyId=a["KeyId"], Tags=[{"TagKey": "team", "TagValue": "audit"}])
+    call("ListResourceTags", kms, "list_resource_tags", event_name="ListResourceTags", read_only=True,
+         resources=[a["Arn"]], params={"keyId": a["KeyId"]}, KeyId=a["KeyId"])
+    call("UntagResource", kms, "untag_resource", event_name="UntagResource", read_only=False,
+         resources=[a["Arn"]], params={"keyId": a["KeyId"], "tagKeys": ["team"]}, KeyId=a["KeyId"],
+         TagKeys=["team"])
+    policy = json.dumps(default_policy(acct))
+    call("PutKeyPolicy", kms, "put_key_policy", event_name="PutKeyPolicy", read_only=False, resources=[a["Arn"]],
+         params={"keyId": a["KeyId"], "policyName": "default", "policy": policy},
+         KeyId=a["KeyId"], PolicyName="default", Policy=policy)
+    call("GetKeyPolicy", kms, "get_key_policy", event_name="GetKeyPolicy", read_only=True, resources=[a["Arn"]],
+         params={"keyId": a["KeyId"], "policyName": "default"}, KeyId=a["KeyId"], PolicyName="default")
+    root_arn = f"arn:aws:iam::{acct}:root"
+    grant_args = {"KeyId": a["KeyId"], "GranteePrincipal": root_arn, "RetiringPrincipal": root_arn,
+                  "Operations": ["Encrypt", "Decrypt"]}
+    grant_params = {"keyId": a["KeyId"], "granteePrincipal": root_arn, "retiringPrincipal": root_arn,
+                    "operations": ["Encrypt", "Decrypt"]}
+    g1 = call("CreateGrant", kms, "create_grant", event_name="CreateGrant", read_only=False,
+              resources=[a["Arn"]], params=grant_params, **grant_args)
+    call("ListGrants", kms, "list_grants", event_name="ListGrants", read_only=True, resources=[a["Arn"]],
+         params={"keyId": a["KeyId"]}, KeyId=a["KeyId"])
+    call("RetireGrant", kms, "retire_grant", event_name="RetireGrant", read_only=False, resources=[a["Arn"]],
+         params={"keyId": a["KeyId"], "grantId": g1["GrantId"]}, KeyId=a["KeyId"], GrantId=g1["GrantId"])
+    g2 = call("CreateGrant-2", kms, "create_grant", event_name="CreateGrant", read_only=False,
+              resources=[a["Arn"]], params=grant_params, **grant_args)
+    # By token only: no parameter is recorded (the token is a secret), yet the grant's key is
+    # the resource (AWS's ct-retire-grant example: requestParameters null, resources [the key]).
+    call("RetireGrant-by-token", kms, "retire_grant", event_name="RetireGrant", read_only=False,
+         resources=[a["Arn"]], params=None, GrantToken=g2["GrantToken"])
+    g3 = call("CreateGrant-3", kms, "create_grant", event_name="CreateGrant", read_only=False,
+              resources=[a["Arn"]], params=grant_params, **grant_args)
+    call("RevokeGrant", kms, "revoke_grant", event_name="RevokeGrant", read_only=False, resources=[a["Arn"]],
+         params={"keyId": a["KeyId"], "grantId": g3["GrantId"]}, KeyId=a["KeyId"], GrantId=g3["GrantId"])
+    call("EnableKeyRotation", kms, "enable_key_rotation", event_name="EnableKeyRotation", read_only=False,
+         resources=[a["Arn"]], params={"keyId": a["KeyId"]}, KeyId=a["KeyId"])
+    call("GetKeyRotationStatus", kms, "get_key_rotation_status", event_name="GetKeyRotationStatus",
+         read_only=True, resources=[a["Arn"]], params={"keyId": a["KeyId"]}, KeyId=a["KeyId"])
+    call("UpdateKeyDescription", kms, "update_key_description", event_name="UpdateKeyDescription",
+         read_only=False, resources=[a["Arn"]], params={"keyId": a["KeyId"], "description": "changed"},
+         KeyId=a["KeyId"], Description="changed")
+    call("DisableKey", kms, "disable_key", event_name="DisableKey", read_only=False, resources=[b["Arn"]],
+         params={"keyId": b["KeyId"]}, KeyId=b["KeyId"])
+    call("Encrypt-DisabledException", kms, "encrypt", event_name="Encrypt", read_only=True,
+         resources=[b["Arn"]], params={"keyId": b["KeyId"]}, error="DisabledException",
+         KeyId=b["KeyId"], Plaintext=b"disabled")
+    call("EnableKey", kms, "enable_key", event_name="EnableKey", read_only=False, resources=[b["Arn"]],
+         params={"keyId": b["KeyId"]}, KeyId=b["KeyId"])
+    call("ScheduleKeyDeletion", kms, "schedule_key_deletion", event_name="ScheduleKeyDeletion",
+         read_only=False, resources=[c["Arn"]], params={"keyId": c["KeyId"], "pendingWindowInDays": 7},
+         KeyId=c["KeyId"], PendingWindowInDays=7)
+    call("CancelKeyDeletion", kms, "cancel_key_deletion", event_name="CancelKeyDeletion", read_only=False,
+         resources=[c["Arn"]], params={"keyId": c["KeyId"]}, KeyId=c["KeyId"])
+    # DeleteAlias acts on the alias's key (AWS's ct-deletealias example lists it in resources).
+    call("DeleteAlias", kms, "delete_alias", event_name="DeleteAlias", read_only=False, resources=[a["Arn"]],
+         params={"aliasName": alias}, AliasName=alias)
+    missing = str(uuid.uuid4())
+    call("DescribeKey-NotFoundException", kms, "describe_key", event_name="DescribeKey", read_only=True,
+         resources=[], params={"keyId": missing}, error="NotFoundException", KeyId=missing)
+    call("GenerateRandom-ValidationException", kms_raw, "generate_random", event_name="GenerateRandom",
+         read_only=True, resources=[], params={"numberOfBytes": 0}, error="ValidationException", NumberOfBytes=0)
+
+    call("DescribeCustomKeyStores-UnsupportedOperationException", kms, "describe_custom_key_stores",
+         event_name="DescribeCustomKeyStores", read_only=True, resources=[], params=None,
+         error="UnsupportedOperationException")
+
+    # Imported key material: the token and the wrapped material are never recorded.
+    ext = call("CreateKey-EXTERNAL", kms, "create_key", event_name="CreateKey", read_only=False,
+               resources=created, params={"origin": "EXTERNAL"}, Origin="EXTERNAL")["KeyMetadata"]
+    wrapping = {"WrappingAlgorithm": "RSAES_OAEP_SHA_256", "WrappingKeySpec": "RSA_2048"}
+    params = call("GetParametersForImport", kms, "get_parameters_for_import", event_name="GetParametersForImport",
+                  read_only=True, resources=[ext["Arn"]],
+                  params={"keyId": ext["KeyId"], "wrappingAlgorithm": "RSAES_OAEP_SHA_256",
+                          "wrappingKeySpec": "RSA_2048"}, KeyId=ext["KeyId"], **wrapping)
+    call("ImportKeyMaterial", kms, "import_key_material", event_name="ImportKeyMaterial", read_only=False,
+         resources=[ext["Arn"]], params={"keyId": ext["KeyId"], "expirationModel": "KEY_MATERIAL_DOES_NOT_EXPIRE"},
+         KeyId=ext["KeyId"], ImportToken=params["ImportToken"],
+         EncryptedKeyMaterial=wrap_key_material(params["PublicKey"], "RSAES_OAEP_SHA_256", os.urandom(32)),
+         ExpirationModel="KEY_MATERIAL_DOES_NOT_EXPIRE")
+
+    # An IAM user without any policy is denied (the default key policy defers to IAM).
+    nobody = make_user(iam, "audit-nobody")
+    nobody_kms = UserAgentTap(nobody.client(srv, "kms"))
+    call("DescribeKey-AccessDeniedException", nobody_kms, "describe_key", event_name="DescribeKey",
+         read_only=True, resources=[a["Arn"]], identity=user_identity(srv, nobody),
+         params={"keyId": a["Arn"]}, error="AccessDeniedException", KeyId=a["Arn"])
+    call("Encrypt-AccessDeniedException", nobody_kms, "encrypt", event_name="Encrypt", read_only=True,
+         resources=[a["Arn"]], identity=user_identity(srv, nobody), params={"keyId": a["Arn"]},
+         error="AccessDeniedException", KeyId=a["Arn"], Plaintext=b"denied")
+
+    # A role session.
+    assumer = make_user(iam, "audit-assumer", policy=allow("sts:AssumeRole"))
+    role = make_role(iam, [assumer.arn], "audit-role")
+    iam.put_role_policy(RoleName=role["RoleName"], PolicyName="kms",
+                        PolicyDocument=json.dumps(allow(["kms:DescribeKey", "kms:Encrypt"])))
+    out = assumer.client(srv, "sts").assume_role(RoleArn=role["Arn"], RoleSessionName="audit-session")
+    creds = out["Credentials"]
+    session_arn = out["AssumedRoleUser"]["Arn"]
+    sc.session = {"role": role, "arn": session_arn, "credentials": creds}
+    session_identity = {
+        "type": "AssumedRole", "principalId": f"{role['RoleId']}:audit-session", "arn": session_arn,
+        "accountId": acct, "accessKeyId": creds["AccessKeyId"],
+        "sessionContext": {
+            "sessionIssuer": {"type": "Role", "principalId": role["RoleId"], "arn": role["Arn"],
+                              "accountId": acct, "userName": role["RoleName"]},
+            "attributes": {"creationDate": NOT_CHECKED, "mfaAuthenticated": "false"},
+        },
+    }
+    session_kms = UserAgentTap(session_client(srv, "kms", creds))
+    call("DescribeKey-by-a-role-session", session_kms, "describe_key", event_name="DescribeKey",
+         read_only=True, resources=[a["Arn"]], identity=session_identity, params={"keyId": a["Arn"]},
+         KeyId=a["Arn"])
+
+    # Not authenticated: an access key the server does not know, and no signature at all.
+    for name, akid, code in [("DescribeKey-UnrecognizedClientException", random_access_key_id(),
+                              "UnrecognizedClientException"),
+                             ("DescribeKey-MissingAuthenticationTokenException", None,
+                              "MissingAuthenticationTokenException")]:
+        started = time.time()
+        headers, body = build_request(
+            srv.endpoint, "DescribeKey", json.dumps({"KeyId": a["KeyId"]}).encode(), access_key_id=akid,
+            secret_access_key=random_secret_access_key() if akid else None, region=REGION,
+            extra_headers={"User-Agent": RAW_USER_AGENT})
+        resp = send_raw(srv.endpoint, headers, body)
+        assert (resp.status, resp.error_code) == (400, code), (resp.status, resp.body)
+        identity = {"type": "Unknown", "accessKeyId": akid} if akid else {"type": "Unknown"}
+        sc.cases[name] = Case(
+            request_id=resp.header("x-amzn-RequestId"), event_name="DescribeKey", identity=identity,
+            read_only=True, resources=[], params={"keyId": a["KeyId"]}, error=(code, resp.error_message),
+            user_agent=RAW_USER_AGENT, started=started, finished=time.time(), authenticated=False,
+            region=REGION if akid else NOT_CHECKED)
+    return sc
+
+
+@pytest.fixture(scope="module")
+def scenario(strongroom_bin, tmp_path_factory):
+    root = tmp_path_factory.mktemp("audit-ops")
+    # No digest while the scenario runs (the live-log test counts on it).
+    srv = StrongroomServer(strongroom_bin, root / "data", root / "logs", access_key_id=random_access_key_id(),
+                           secret_access_key=random_secret_access_key(),
+                           extra_args=["--audit-digest-interval", "3600"])
+    srv.start()
+    try:
+        yield _run_scenario(srv)
+    finally:
+        srv.stop()
+
+
+SCENARIO_CASES = [
+    "CreateKey", "CreateKey-without-parameters", "CreateKey-for-deletion", "DescribeKey", "CreateAlias",
+    "DescribeKey-by-alias", "Encrypt", "Decrypt", "ReEncrypt", "GenerateDataKey",
+    "GenerateDataKeyWithoutPlaintext", "GenerateRandom", "ListKeys", "ListAliases", "TagResource",
+    "ListResourceTags", "UntagResource", "PutKeyPolicy", "GetKeyPolicy", "CreateGrant", "ListGrants",
+    "RetireGrant", "CreateGrant-2", "RetireGrant-by-token", "CreateGrant-3", "RevokeGrant",
+    "EnableKeyRotation", "GetKeyRotationStatus", "UpdateKeyDescription", "DisableKey",
+    "Encrypt-DisabledException", "EnableKey", "ScheduleKeyDeletion", "CancelKeyDeletion", "DeleteAlias",
+    "DescribeKey-NotFoundException", "GenerateRandom-ValidationException",
+    "DescribeCustomKeyStores-UnsupportedOperationException", "CreateKey-EXTERNAL",
+    "GetParametersForImport", "ImportKeyMaterial", "DescribeKey-AccessDeniedException",
+    "Encrypt-AccessDeniedException", "DescribeKey-by-a-role-session",
+    "DescribeKey-UnrecognizedClientException", "DescribeKey-MissingAuthenticationTokenException",
+]
+
+
+def _identity_matches(expected: Any, actual: Any) -> bool:
+    if expected is NOT_CHECKED:
+        return True
+    if isinstance(expected, dict):
+        return (isinstance(actual, dict) and list(expected) == list(actual)
+                and all(_identity_matches(v, actual[k]) for k, v in expected.items()))
+    return expected == actual
+
+
+def _without_unchecked(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_unchecked(v) for k, v in value.items() if v is not NOT_CHECKED}
+    return value
+
+
+@pytest.mark.parametrize("name", SCENARIO_CASES)
+def test_each_request_is_one_event_carrying_its_request_id(scenario, name):
+    srv, case = scenario.srv, scenario.cases[name]
+    acct = srv.account_id
+    event = the_event(audit_dir(srv), case.request_id)
+    problems: list[str] = []
+
+    def expect(what: str, want: Any, got: Any) -> None:
+        if want != got:
+            problems.append(f"{what}: expected {want!r}, got {got!r}")
+
+    expect("eventName", case.event_name, event.get("eventName"))
+    expect("errorCode", case.error[0] if case.error else None, event.get("errorCode"))
+    expect("errorMessage", case.error[1] if case.error else None, event.get("errorMessage"))
+    if not _identity_matches(case.identity, event.get("userIdentity")):
+        problems.append(f"userIdentity: expected {_without_unchecked(case.identity)!r}, "
+                        f"got {event.get('userIdentity')!r}")
+    expect("resources", [{"accountId": acct, "type": "AWS::KMS::Key", "ARN": arn} for arn in case.resources],
+           event.get("resources"))
+    expect("readOnly", case.read_only, event.get("readOnly"))
+    expect("eventVersion", "1.08", event.get("eventVersion"))
+    expect("eventSource", KMS_SOURCE, event.get("eventSource"))
+    expect("eventType", "AwsApiCall", event.get("eventType"))
+    expect("managementEvent", True, event.get("managementEvent"))
+    expect("eventCategory", "Management", event.get("eventCategory"))
+    expect("responseElements", None, event.get("responseElements"))
+    expect("sourceIPAddress", LOCALHOST, event.get("sourceIPAddress"))
+    expect("userAgent", case.user_agent, event.get("userAgent"))
+    if case.authenticated:
+        expect("recipientAccountId", acct, event.get("recipientAccountId"))
+    if not UUID_RE.match(str(event.get("eventID"))):
+        problems.append(f"eventID {event.get('eventID')!r} is not a UUID")
+    expect("eventID differs from requestID", True, event.get("eventID") != case.request_id)
+    when = parse_event_time(event["eventTime"])
+    if not int(case.started) <= when <= case.finished + 1:
+        problems.append(f"eventTime {event['eventTime']} outside the request's "
+                        f"{event_time(case.started)}..{event_time(case.finished)}")
+    members = [m for m in API_CALL_MEMBERS if case.error or m not in ("errorCode", "errorMessage")]
+    expect("members, in CloudTrail's order", members, list(event))
+    # The region the request was signed for (its credential scope), also for an access key the
+    # server does not know: the scope names it, and CloudTrail has no event without an awsRegion.
+    if case.region is not NOT_CHECKED:
+        expect("awsRegion", case.region, event.get("awsRegion"))
+    if case.params is not NOT_CHECKED:
+        expect("requestParameters", case.params, event.get("requestParameters"))
+    assert not problems, f"{name} (requestID {case.request_id}):\n  " + "\n  ".join(problems)
+
+
+def test_the_log_holds_exactly_the_kms_requests_made(scenario):
+    """One event per request and nothing else: no duplicates, no event without a request."""
+    logged = kms_events(audit_dir(scenario.srv))
+    ids = [e.get("requestID") for e in logged]
+    made = [c.request_id for c in scenario.cases.values()]
+    assert len(set(made)) == len(made) == len(SCENARIO_CASES)
+    assert sorted(ids) == sorted(made)
+    event_ids = [e["eventID"] for e in logged]
+    assert len(set(event_ids)) == len(event_ids), "eventIDs repeat"
+    assert not set(event_ids) & set(ids), "an eventID equals a requestID"
+    # Log order is the order the requests were answered (they were sequential).
+    by_id = {c.request_id: n for n, c in scenario.cases.items()}
+    assert [by_id[i] for i in ids] == list(scenario.cases)
+
+
+def test_the_live_log_is_a_verifiable_chain_of_events(scenario, strongroom_bin):
+    """While the server runs (its digest interval is an hour, so no digest yet), the log verifies
+    with its events reported as not yet covered, and --require-sealed refuses it."""
+    directory = audit_dir(scenario.srv)
+    lines = read_lines(directory)
+    summary = check_log_independently(directory, load_public_key(directory / "public-key"))
+    assert summary["sealed"] is False and summary["digests"] == 0, summary
+    out = assert_verifies(strongroom_bin, directory)
+    assert f"OK: {len(lines)} events, 0 digests in 1 segments; last seq {len(lines)}, head {summary['head']}" \
+        in out, out
+    assert f"not yet covered by a digest: {len(lines)} events, seq 1 to {len(lines)}" in out, out
+    finding = tampered(strongroom_bin, directory, "--require-sealed")
+    assert (finding["segment"], finding["line"], finding["seq"]) == (
+        "segment-00000001.jsonl", len(lines), len(lines)), finding
+    assert f"{len(lines)} records from seq 1 are not covered by a digest" in finding["problem"], finding
+
+
+def test_each_answer_is_on_disk_before_it_arrives(make_server):
+    """Fail-closed (the default): the event is written and synced before the response leaves, so
+    reading the log right after each answer, with no wait, finds it."""
+    srv = private_server(make_server, "durable")
+    kms = kms_of(srv)
+    key = kms.create_key()["KeyMetadata"]["KeyId"]
+    for i in range(20):
+        rid = request_id_of(kms.encrypt(KeyId=key, Plaintext=b"%d" % i))
+        assert the_event(audit_dir(srv), rid)["eventName"] == "Encrypt"
+
+
+# -- (2) no secret reaches the audit directory ---------------------------------------------------
+
+
+def _scan_audit_dir(directory: Path, secrets: dict[str, bytes]) -> list[str]:
+    files = [p for p in sorted(directory.rglob("*")) if p.is_file()]
+    assert {p.name for p in files} >= {"public-key", "signing-key", "segment-00000001.jsonl"}, files
+    leaks = []
+    for path in files:
+        data = path.read_bytes()
+        for label, secret in secrets.items():
+            for form in find_secret(data, secret):
+                leaks.append(f"{label} ({form}) in {path.name}")
+    return leaks
+
+
+def test_no_plaintext_key_material_token_or_credential_reaches_the_audit_directory(make_server):
+    srv = private_server(make_server, "secrets")
+    kms = kms_of(srv)
+    iam = client("iam", srv)
+    secrets: dict[str, bytes] = {"root secret access key": srv.secret_access_key.encode()}
+    request_ids: list[str] = []
+
+    def note(resp: dict) -> dict:
+        request_ids.append(request_id_of(resp))
+        return resp
+
+    def failing(code: str, fn, **kwargs) -> None:
+        with pytest.raises(ClientError) as info:
+            fn(**kwargs)
+        assert info.value.response["Error"]["Code"] == code, info.value.response["Error"]
+        request_ids.append(request_id_of(info.value.response))
+
+    key = note(kms.create_key(Description="secrets"))["KeyMetadata"]
+    other = note(kms.create_key())["KeyMetadata"]
+    context = {"case": "secrets"}
+    plaintext = secrets["Encrypt plaintext"] = os.urandom(48)
+    enc = note(kms.encrypt(KeyId=key["KeyId"], Plaintext=plaintext, EncryptionContext=context))
+    secrets["Encrypt ciphertext"] = enc["CiphertextBlob"]
+    assert note(kms.decrypt(CiphertextBlob=enc["CiphertextBlob"], EncryptionContext=context))["Plaintext"] == plaintext
+    moved = note(kms.re_encrypt(CiphertextBlob=enc["CiphertextBlob"], SourceEncryptionContext=context,
+                                DestinationKeyId=other["KeyId"]))["CiphertextBlob"]
+    secrets["ReEncrypt ciphertext"] = moved
+    assert note(kms.decrypt(CiphertextBlob=moved))["Plaintext"] == plaintext
+    for spec in ("AES_256", "AES_128"):
+        dk = note(kms.generate_data_key(KeyId=key["KeyId"], KeySpec=spec))
+        secrets[f"data key {spec}"] = dk["Plaintext"]
+        secrets[f"data key {spec} ciphertext"] = dk["CiphertextBlob"]
+    dk = note(kms.generate_data_key(KeyId=key["KeyId"], NumberOfBytes=64))
+    secrets["data key of 64 bytes"] = dk["Plaintext"]
+    wrapped = note(kms.generate_data_key_without_plaintext(KeyId=key["KeyId"], KeySpec="AES_256"))
+    secrets["data key without plaintext"] = note(kms.decrypt(CiphertextBlob=wrapped["CiphertextBlob"]))["Plaintext"]
+    secrets["random bytes"] = note(kms.generate_random(NumberOfBytes=48))["Plaintext"]
+
+    # Failure paths carrying secrets.
+    secrets["plaintext to a missing key"] = os.urandom(32)
+    failing("NotFoundException", kms.encrypt, KeyId=str(uuid.uuid4()), Plaintext=secrets["plaintext to a missing key"])
+    note(kms.disable_key(KeyId=other["KeyId"]))
+    secrets["plaintext to a disabled key"] = os.urandom(32)
+    failing("DisabledException", kms.encrypt, KeyId=other["KeyId"], Plaintext=secrets["plaintext to a disabled key"])
+    forged = bytearray(enc["CiphertextBlob"])
+    forged[-1] ^= 1
+    secrets["forged ciphertext"] = bytes(forged)
+    failing("InvalidCiphertextException", kms.decrypt, CiphertextBlob=bytes(forged), EncryptionContext=context)
+
+    # Grants: the token never appears, neither when used nor when retired.
+    grant = note(kms.create_grant(KeyId=key["KeyId"], GranteePrincipal=f"arn:aws:iam::{srv.account_id}:root",
+                                  Operations=["Encrypt"]))
+    secrets["grant token"] = grant["GrantToken"].encode()
+    secrets["plaintext with a grant token"] = os.urandom(32)
+    note(kms.encrypt(KeyId=key["KeyId"], Plaintext=secrets["plaintext with a grant token"],
+                     GrantTokens=[grant["GrantToken"]]))
+    note(kms.retire_grant(GrantToken=grant["GrantToken"]))
+
+    # Imported key material, its import token and its wrapped form.
+    ext = note(kms.create_key(Origin="EXTERNAL"))["KeyMetadata"]
+    material = secrets["imported key material"] = os.urandom(32)
+    params = note(kms.get_parameters_for_import(KeyId=ext["KeyId"], WrappingAlgorithm="RSAES_OAEP_SHA_256",
+                                                WrappingKeySpec="RSA_2048"))
+    secrets["import token"] = params["ImportToken"]
+    secrets["wrapped key material"] = wrap_key_material(params["PublicKey"], "RSAES_OAEP_SHA_256", material)
+    note(kms.import_key_material(KeyId=ext["KeyId"], ImportToken=params["ImportToken"],
+                                 EncryptedKeyMaterial=secrets["wrapped key material"],
+                                 ExpirationModel="KEY_MATERIAL_DOES_NOT_EXPIRE"))
+    secrets["plaintext under imported material"] = os.urandom(32)
+    note(kms.encrypt(KeyId=ext["KeyId"], Plaintext=secrets["plaintext under imported material"]))
+
+    # Other principals' credentials: an IAM user (denied) and a role session (allowed).
+    user = make_user(iam, "audit-secret-user")
+    secrets["IAM user secret access key"] = user.secret_access_key.encode()
+    secrets["plaintext of a denied user"] = os.urandom(32)
+    failing("AccessDeniedException", user.client(srv, "kms").encrypt, KeyId=key["Arn"],
+            Plaintext=secrets["plaintext of a denied user"])
+    assumer = make_user(iam, "audit-secret-assumer", policy=allow("sts:AssumeRole"))
+    role = make_role(iam, [assumer.arn], "audit-secret-role")
+    iam.put_role_policy(RoleName=role["RoleName"], PolicyName="kms", PolicyDocument=json.dumps(allow("kms:Encrypt")))
+    creds = assumer.client(srv, "sts").assume_role(RoleArn=role["Arn"], RoleSessionName="audit-secrets")["Credentials"]
+    secrets["session secret access key"] = creds["SecretAccessKey"].encode()
+    secrets["session token"] = creds["SessionToken"].encode()
+    secrets["plaintext of a session"] = os.urandom(32)
+    note(session_client(srv, "kms", creds).encrypt(KeyId=key["Arn"], Plaintext=secrets["plaintext of a session"]))
+
+    # Unauthenticated and malformed requests carrying a plaintext.
+    for label, akid in [("plaintext with an unknown access key", random_access_key_id()),
+                        ("plaintext of an unsigned request", None)]:
+        secrets[label] = os.urandom(32)
+        body = json.dumps({"KeyId": key["KeyId"], "Plaintext": base64.b64encode(secrets[label]).decode()}).encode()
+        secret_key = random_secret_access_key() if akid else None
+        if secret_key:
+            secrets[f"secret key of {label}"] = secret_key.encode()
+        headers, body = build_request(srv.endpoint, "Encrypt", body, access_key_id=akid,
+                                      secret_access_key=secret_key, region=REGION)
+        resp = send_raw(srv.endpoint, headers, body)
+        assert resp.status == 400, resp.body
+        request_ids.append(resp.header("x-amzn-RequestId"))
+    secrets["plaintext in a malformed body"] = os.urandom(32)
+    body = ('{"KeyId": "%s", "Plaintext": "%s", ' % (
+        key["KeyId"], base64.b64encode(secrets["plaintext in a malformed body"]).decode())).encode()
+    headers, body = build_request(srv.endpoint, "Encrypt", body, access_key_id=srv.access_key_id,
+                                  secret_access_key=srv.secret_access_key, region=REGION)
+    resp = send_raw(srv.endpoint, headers, body)
+    assert (resp.status, resp.error_code) == (400, "SerializationException"), resp.body
+    request_ids.append(resp.header("x-amzn-RequestId"))
+    secrets["plaintext over 4096 bytes"] = os.urandom(4097)
+    failing("ValidationException", kms_of(srv, validate=False).encrypt, KeyId=key["KeyId"],
+            Plaintext=secrets["plaintext over 4096 bytes"])
+
+    assert srv.stop() == 0
+    directory = audit_dir(srv)
+    # The scan is not vacuous: every one of those requests is in the files scanned.
+    logged = {e.get("requestID") for e in kms_events(directory)}
+    assert set(request_ids) <= logged, set(request_ids) - logged
+    leaks = _scan_audit_dir(directory, secrets)
+    assert not leaks, "secrets in the audit directory:\n" + "\n".join(leaks)
+    assert (directory / "signing-key").stat().st_mode & 0o777 == 0o600
+
+
+# -- (3) the verifier ------------------------------------------------------------------------
+
+SEALED_EVENTS = 10
+SEGMENT_1 = "segment-00000001.jsonl"
+
+
+@pytest.fixture(scope="module")
+def sealed_log(strongroom_bin, tmp_path_factory) -> Path:
+    """A log of SEALED_EVENTS events closed by SIGTERM: lines 1..10 are events, line 11 the
+    final digest (the default 60 s digest interval writes none before)."""
+    root = tmp_path_factory.mktemp("audit-sealed")
+    srv = StrongroomServer(strongroom_bin, root / "data", root / "logs", access_key_id=random_access_key_id(),
+                           secret_access_key=random_secret_access_key(),
+                           extra_args=["--audit-digest-interval", "3600"])
+    srv.start()
+    try:
+        kms = kms_of(srv)
+        key = kms.create_key()["KeyMetadata"]["KeyId"]
+        for i in range(SEALED_EVENTS - 1):
+            kms.encrypt(KeyId=key, Plaintext=b"sealed %d" % i)
+    finally:
+        assert srv.stop() == 0
+    lines = read_lines(audit_dir(srv))
+    assert [ln.is_event for ln in lines] == [True] * SEALED_EVENTS + [False], "unexpected log layout"
+    return audit_dir(srv)
+
+
+def test_a_closed_log_verifies_and_is_sealed(sealed_log, strongroom_bin):
+    summary = check_log_independently(sealed_log, load_public_key(sealed_log / "public-key"))
+    assert summary == {"records": SEALED_EVENTS + 1, "events": SEALED_EVENTS, "digests": 1, "segments": 1,
+                       "sealed": True, "head": summary["head"]}
+    out = assert_verifies(strongroom_bin, sealed_log)
+    assert out.splitlines()[0] == (f"OK: {SEALED_EVENTS} events, 1 digests in 1 segments; "
+                                   f"last seq {SEALED_EVENTS + 1}, head {summary['head']}"), out
+    assert "not yet covered" not in out
+    assert_verifies(strongroom_bin, sealed_log, "--require-sealed")
+    pinned = sealed_log.parent / "pinned-public-key"
+    shutil.copy(sealed_log / "public-key", pinned)
+    assert_verifies(strongroom_bin, sealed_log, "--require-sealed", "--public-key", str(pinned))
+    # The digest line as documented: it covers seq 1..10 and signs the chain head.
+    digest = read_lines(sealed_log)[-1].record["digest"]
+    assert (digest["firstSeq"], digest["lastSeq"], digest["count"], digest["previousDigest"]) == (
+        1, SEALED_EVENTS, SEALED_EVENTS, None)
+
+
+def _edit_line(n: int, old: bytes, new: bytes):
+    def edit(lines: list[bytes]) -> list[bytes]:
+        assert old in lines[n - 1], lines[n - 1][:300]
+        lines[n - 1] = lines[n - 1].replace(old, new, 1)
+        return lines
+    return edit
+
+
+def _rechain_after_edit(lines: list[bytes]) -> list[bytes]:
+    """Edit line 3 and recompute every later `prev` so the chain is consistent again: only the
+    signed digest can tell."""
+    lines[2] = lines[2].replace(b'"sourceIPAddress":"127.0.0.1"', b'"sourceIPAddress":"10.9.8.7"', 1)
+    for i in range(3, len(lines)):
+        record = json.loads(lines[i])
+        old = f'"prev":"{record["prev"]}"'.encode()
+        lines[i] = lines[i].replace(old, f'"prev":"{line_hash(lines[i - 1])}"'.encode(), 1)
+    return lines
+
+
+def _digest_count(lines: list[bytes]) -> list[bytes]:
+    return _edit_line(SEALED_EVENTS + 1, b'"count":%d' % SEALED_EVENTS, b'"count":%d' % (SEALED_EVENTS - 1))(lines)
+
+
+def _truncate_file_in_line(n: int):
+    def cut(path: Path) -> None:
+        data = path.read_bytes()
+        lines = data.split(b"\n")
+        keep = b"\n".join(lines[: n - 1]) + b"\n" + lines[n - 1][: len(lines[n - 1]) // 2]
+        path.write_bytes(keep)
+    return cut
+
+
+def _segment_edit(edit):
+    return lambda path: rewrite_segment(path, edit)
+
+
+# name -> (how to tamper with segment-00000001.jsonl, expected (line, seq or None), problem words)
+TAMPERINGS = {
+    "edit-a-field-of-event-3": (_segment_edit(_edit_line(3, b'"sourceIPAddress":"127.0.0.1"',
+                                                         b'"sourceIPAddress":"10.9.8.7"')), (3, 3), "changed"),
+    "edit-the-last-event-before-the-digest": (_segment_edit(_edit_line(SEALED_EVENTS, b'"readOnly":true',
+                                                                      b'"readOnly":false')),
+                                              (SEALED_EVENTS, SEALED_EVENTS), "changed"),
+    "delete-line-3": (_segment_edit(lambda ls: ls[:2] + ls[3:]), (3, 4), "missing"),
+    "insert-a-copy-of-line-3": (_segment_edit(lambda ls: ls[:3] + [ls[2]] + ls[3:]), (4, 3), "inserted"),
+    "swap-lines-3-and-4": (_segment_edit(lambda ls: ls[:2] + [ls[3], ls[2]] + ls[4:]), (3, 4), "seq"),
+    "truncate-the-last-line-mid-way": (_truncate_file_in_line(SEALED_EVENTS + 1), (SEALED_EVENTS + 1, None),
+                                       "no newline"),
+    "truncate-the-file-inside-line-5": (_truncate_file_in_line(5), (5, None), "no newline"),
+    "edit-the-digest": (_segment_edit(_digest_count), (SEALED_EVENTS + 1, SEALED_EVENTS + 1), "signature"),
+    "delete-the-first-line": (_segment_edit(lambda ls: ls[1:]), (1, 2), "missing"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(TAMPERINGS))
+def test_tampering_is_detected_at_the_first_bad_record(sealed_log, strongroom_bin, tmp_path, name):
+    tamper, (line, seq), words = TAMPERINGS[name]
+    copy = copy_log(sealed_log, tmp_path / "copy")
+    tamper(copy / SEGMENT_1)
+    finding = tampered(strongroom_bin, copy)
+    assert (finding["segment"], finding["line"], finding["seq"]) == (SEGMENT_1, line, seq), finding["output"]
+    assert words in finding["problem"], finding["output"]
+    # The untouched original still verifies.
+    assert_verifies(strongroom_bin, sealed_log, "--require-sealed")
+
+
+def test_a_rewritten_chain_is_caught_by_the_signed_digest(sealed_log, strongroom_bin, tmp_path):
+    copy = copy_log(sealed_log, tmp_path / "copy")
+    rewrite_segment(copy / SEGMENT_1, _rechain_after_edit)
+    finding = tampered(strongroom_bin, copy)
+    # The chain is consistent up to the digest, whose signed head no longer matches: the
+    # verifier can only name the last record it covers.
+    assert (finding["segment"], finding["line"], finding["seq"]) == (SEGMENT_1, SEALED_EVENTS, SEALED_EVENTS), \
+        finding["output"]
+    assert "changed" in finding["problem"], finding["output"]
+
+
+def test_a_replaced_public_key_is_detected_and_a_pinned_copy_still_verifies(sealed_log, strongroom_bin, tmp_path):
+    pinned = tmp_path / "pinned.pem"
+    shutil.copy(sealed_log / "public-key", pinned)
+    copy = copy_log(sealed_log, tmp_path / "copy")
+    impostor = Ed25519PrivateKey.generate().public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    (copy / "public-key").write_bytes(impostor)
+    finding = tampered(strongroom_bin, copy)
+    assert (finding["segment"], finding["line"], finding["seq"]) == (
+        SEGMENT_1, SEALED_EVENTS + 1, SEALED_EVENTS + 1), finding["output"]
+    assert "signing key" in finding["problem"], finding["output"]
+    # Verifying with the operator's own copy of the key ignores the replaced file.
+    assert_verifies(strongroom_bin, copy, "--require-sealed", "--public-key", str(pinned))
+    # And a wrong pinned key fails the original.
+    wrong = tmp_path / "wrong.pem"
+    wrong.write_bytes(impostor)
+    assert tampered(strongroom_bin, sealed_log, "--public-key", str(wrong))["line"] == SEALED_EVENTS + 1
+
+
+def test_dropping_the_final_digest_is_caught_by_require_sealed(sealed_log, strongroom_bin, tmp_path):
+    """Truncation at a record boundary leaves a valid chain (documented); a log known to be
+    closed must end with a digest."""
+    copy = copy_log(sealed_log, tmp_path / "copy")
+    rewrite_segment(copy / SEGMENT_1, lambda ls: ls[:-1])
+    out = assert_verifies(strongroom_bin, copy)
+    assert f"not yet covered by a digest: {SEALED_EVENTS} events, seq 1 to {SEALED_EVENTS}" in out, out
+    finding = tampered(strongroom_bin, copy, "--require-sealed")
+    assert (finding["segment"], finding["line"], finding["seq"]) == (SEGMENT_1, SEALED_EVENTS, SEALED_EVENTS)
+    assert "not covered by a digest" in finding["problem"], finding["output"]
+
+
+def test_a_file_named_like_a_segment_is_reported(sealed_log, strongroom_bin, tmp_path):
+    copy = copy_log(sealed_log, tmp_path / "copy")
+    shutil.copy(copy / SEGMENT_1, copy / "segment-2.jsonl")
+    finding = tampered(strongroom_bin, copy)
+    assert (finding["segment"], finding["line"], finding["seq"]) == ("segment-2.jsonl", 0, None), finding["output"]
+
+
+# Multi-segment logs: --audit-segment-mib 1 and ~32 KB key policies fill a segment in ~33 requests.
+SEGMENT_BYTES = 1024 * 1024
+
+
+@pytest.fixture(scope="module")
+def segmented_log(strongroom_bin, tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("audit-segments")
+    srv = StrongroomServer(strongroom_bin, root / "data", root / "logs", access_key_id=random_access_key_id(),
+                           secret_access_key=random_secret_access_key(), extra_args=["--audit-segment-mib", "1"])
+    srv.start()
+    try:
+        kms = kms_of(srv)
+        key = kms.create_key()["KeyMetadata"]["KeyId"]
+        policy = json.dumps(default_policy(srv.account_id))
+        padded = policy[:-1] + " " * (32_000 - len(policy)) + "}"
+        for _ in range(200):
+            kms.put_key_policy(KeyId=key, PolicyName="default", Policy=padded)
+            if len(segment_paths(audit_dir(srv))) >= 4:
+                break
+        for _ in range(3):
+            kms.describe_key(KeyId=key)
+    finally:
+        assert srv.stop() == 0
+    assert len(segment_paths(audit_dir(srv))) == 4, segment_paths(audit_dir(srv))
+    return audit_dir(srv)
+
+
+def test_segments_roll_over_at_the_configured_size_and_chain_across(segmented_log, strongroom_bin):
+    summary = check_log_independently(segmented_log, load_public_key(segmented_log / "public-key"))
+    assert summary["segments"] == 4 and summary["sealed"], summary
+    out = assert_verifies(strongroom_bin, segmented_log, "--require-sealed")
+    assert f"OK: {summary['events']} events, {summary['digests']} digests in 4 segments" in out, out
+    lines = read_lines(segmented_log)
+    for path in segment_paths(segmented_log)[:-1]:
+        mine = [ln for ln in lines if ln.segment == path.name]
+        assert path.stat().st_size == sum(len(ln.raw) + 1 for ln in mine)
+        # Closed by the event line that crossed 1 MiB, followed by its digest.
+        assert mine[-1].is_digest and mine[-2].is_event, path.name
+        before_last_event = sum(len(ln.raw) + 1 for ln in mine[:-2])
+        assert before_last_event < SEGMENT_BYTES <= before_last_event + len(mine[-2].raw) + 1, path.name
+
+
+def _renumber(directory: Path) -> None:
+    for n, path in enumerate(segment_paths(directory), start=1):
+        path.rename(directory / f"segment-{n:08d}.jsonl")
+
+
+def test_a_deleted_middle_segment_is_detected(segmented_log, strongroom_bin, tmp_path):
+    copy = copy_log(segmented_log, tmp_path / "copy")
+    (copy / "segment-00000002.jsonl").unlink()
+    finding = tampered(strongroom_bin, copy)
+    assert (finding["segment"], finding["line"], finding["seq"]) == ("segment-00000003.jsonl", 0, None), \
+        finding["output"]
+    assert "segment-00000002.jsonl is missing" in finding["problem"], finding["output"]
+
+    # Renumbering the later segments to hide the gap does not help: the seq jumps.
+    first_of_third = read_lines(copy)  # segments 1, 3, 4 as they are
+    expected_seq = [ln for ln in first_of_third if ln.segment == "segment-00000003.jsonl"][0].record["seq"]
+    _renumber(copy)
+    finding = tampered(strongroom_bin, copy)
+    assert (finding["segment"], finding["line"], finding["seq"]) == ("segment-00000002.jsonl", 1, expected_seq), \
+        finding["output"]
+    assert "missing" in finding["problem"], finding["output"]
+
+
+def test_a_deleted_leading_segment_is_detected(segmented_log, strongroom_bin, tmp_path):
+    copy = copy_log(segmented_log, tmp_path / "copy")
+    (copy / SEGMENT_1).unlink()
+    finding = tampered(strongroom_bin, copy)
+    assert (finding["segment"], finding["line"]) == ("segment-00000002.jsonl", 0), finding["output"]
+    assert "segment-00000001.jsonl is missing" in finding["problem"], finding["output"]
+
+
+def test_a_segment_cut_before_its_digest_is_detected(segmented_log, strongroom_bin, tmp_path):
+    copy = copy_log(segmented_log, tmp_path / "copy")
+    rewrite_segment(copy / SEGMENT_1, lambda ls: ls[:-1])
+    kept = [ln for ln in read_lines(copy) if ln.segment == SEGMENT_1]
+    finding = tampered(strongroom_bin, copy)
+    assert (finding["segment"], finding["line"], finding["seq"]) == (
+        SEGMENT_1, len(kept), kept[-1].record["seq"]), finding["output"]
+    assert "does not end with a digest" in finding["problem"], finding["output"]
+
+
+# -- (4) a crash under load loses no answered request --------------------------------------
+
+LOAD_THREADS = 6
+ANSWERS_BEFORE_KILL = 600
+
+
+def _trim_torn_tail(directory: Path) -> bool:
+    """Drop an incomplete last line of the last segment (a write the kill interrupted, never
+    answered). Returns whether there was one."""
+    last = segment_paths(directory)[-1]
+    data = last.read_bytes()
+    if data.endswith(b"\n") or not data:
+        return False
+    last.write_bytes(data[: data.rfind(b"\n") + 1])
+    return True
+
+
+def test_sigkill_under_load_keeps_every_answered_event(make_server, strongroom_bin, tmp_path):
+    srv = private_server(make_server, "crash", "--audit-digest-interval", "3600")
+    key = kms_of(srv).create_key()["KeyMetadata"]["KeyId"]
+    answered: list[str] = []
+    errors_after_kill: list[str] = []
+    unexpected: list[str] = []
+    lock = threading.Lock()
+    killing = threading.Event()
+
+    def load(index: int) -> None:
+        kms = kms_of(srv)
+        n = 0
+        while True:
+            try:
+                resp = kms.encrypt(KeyId=key, Plaintext=b"crash %d %d" % (index, n))
+            except Exception as exc:  # noqa: BLE001 - connection errors once the server is gone
+                with lock:
+                    (errors_after_kill if killing.is_set() else unexpected).append(repr(exc))
+                return
+            assert resp["ResponseMetadata"]["HTTPStatusCode"] == 200
+            with lock:
+                answered.append(request_id_of(resp))
+            n += 1
+
+    threads = [threading.Thread(target=load, args=(i,), daemon=True) for i in range(LOAD_THREADS)]
+    for t in threads:
+        t.start()
+    # Kill once the load has produced enough answers (a second or two): mid-load, by design.
+    poll(lambda: len(answered) >= ANSWERS_BEFORE_KILL or unexpected, 30, "the load to get going", interval=0.02)
+    killing.set()
+    srv.kill()
+    for t in threads:
+        t.join(timeout=30)
+    assert not any(t.is_alive() for t in threads)
+    assert not unexpected, unexpected
+    assert len(errors_after_kill) == LOAD_THREADS, "the kill did not interrupt every load thread"
+    assert len(answered) >= ANSWERS_BEFORE_KILL
+
+    directory = audit_dir(srv)
+    logged = [e.get("requestID") for e in events(directory, allow_torn_tail=True)]
+    assert len(logged) == len(set(logged))
+    missing = set(answered) - set(logged)
+    assert not missing, f"{len(missing)} answered requests are not in the audit log, e.g. {sorted(missing)[:3]}"
+    # `audit query` reads the crashed log as it is (a torn tail is skipped).
+    queried = [e["requestID"] for e in query(strongroom_bin, directory, "--event-name", "Encrypt")]
+    assert queried == [i for i in logged if i != logged[0]] and set(answered) <= set(queried)
+
+    # What the crash left verifies (a torn last line, if any, dropped): not sealed, though.
+    copy = copy_log(directory, tmp_path / "after-kill")
+    _trim_torn_tail(copy)
+    out = assert_verifies(strongroom_bin, copy)
+    assert "not yet covered by a digest" in out, out
+    assert "not covered by a digest" in tampered(strongroom_bin, copy, "--require-sealed")["problem"]
+
+    # Restarting repairs the tail, seals what the crash left and continues in a new segment.
+    srv.start()
+    assert_verifies(strongroom_bin, directory, "--require-sealed")
+    reopened = read_lines(directory)
+    assert reopened[-1].is_digest and reopened[-1].segment == SEGMENT_1, "the crashed segment is not sealed"
+    assert [ln.segment for ln in reopened if ln.is_digest] == [SEGMENT_1]
+    after = request_id_of(kms_of(srv).encrypt(KeyId=key, Plaintext=b"after restart"))
+    assert [p.name for p in segment_paths(directory)] == [SEGMENT_1, "segment-00000002.jsonl"]
+    assert_verifies(strongroom_bin, directory)
+    assert srv.stop() == 0
+    assert_verifies(strongroom_bin, directory, "--require-sealed")
+    lines = read_lines(directory)
+    assert [ln.segment for ln in lines if ln.is_event and ln.record["event"].get("requestID") == after] == [
+        "segment-00000002.jsonl"]
+    still = {ln.record["event"].get("requestID") for ln in lines if ln.is_event}
+    assert set(answered) <= still
+    check_log_independently(directory, load_public_key(directory / "public-key"))
+
+
+# -- (5) query and export --------------------------------------------------------------------
+
+
+
+@dataclass
+class Made:
+    request_id: str
+    name: str
+    principal: str
+    key: str | None
+    error: str | None
+    phase: int
+
+
+def test_query_and_export_filters(make_server, strongroom_bin):
+    """Two phases ten days apart on the server's (test) clock, by root and by an IAM user, on
+    two keys, with successes and failures; every filter returns exactly the expected events,
+    oldest first, and export wraps the same events in {"Records": [...]}."""
+    srv = private_server(make_server, "query", *CLOCK_CONTROL_ARGS)
+    root_arn = f"arn:aws:iam::{srv.account_id}:root"
+    kms = kms_of(srv)
+    user = make_user(client("iam", srv), "audit-query", policy=allow(["kms:Encrypt", "kms:DescribeKey"]))
+    ukms = user.client(srv, "kms")
+    made: list[Made] = []
+
+    def do(name, principal, key_arn, phase, fn, expect_error=None, **kwargs) -> dict:
+        try:
+            resp, code = fn(**kwargs), None
+        except ClientError as exc:
+            resp, code = exc.response, exc.response["Error"]["Code"]
+        assert code == expect_error, (name, code)
+        made.append(Made(request_id_of(resp), name, principal, key_arn, code, phase))
+        return resp
+
+    a = do("CreateKey", root_arn, None, 1, kms.create_key)["KeyMetadata"]
+    made[-1].key = a["Arn"]
+    b = do("CreateKey", root_arn, None, 1, kms.create_key)["KeyMetadata"]
+    made[-1].key = b["Arn"]
+    blob = do("Encrypt", root_arn, a["Arn"], 1, kms.encrypt, KeyId=a["KeyId"], Plaintext=b"q")["CiphertextBlob"]
+    do("Decrypt", root_arn, a["Arn"], 1, kms.decrypt, CiphertextBlob=blob)
+    do("DescribeKey", root_arn, b["Arn"], 1, kms.describe_key, KeyId=b["KeyId"])
+    do("GenerateRandom", root_arn, None, 1, kms.generate_random, NumberOfBytes=8)
+    do("DescribeKey", root_arn, None, 1, kms.describe_key, "NotFoundException", KeyId=str(uuid.uuid4()))
+    do("Encrypt", user.arn, a["Arn"], 1, ukms.encrypt, KeyId=a["Arn"], Plaintext=b"u")
+    do("DescribeKey", user.arn, b["Arn"], 1, ukms.describe_key, KeyId=b["Arn"])
+    do("Decrypt", user.arn, a["Arn"], 1, ukms.decrypt, "AccessDeniedException", CiphertextBlob=blob)
+    phase1_end = srv.clock_now()
+    srv.advance_clock(10 * DAY_S)
+    do("Encrypt", root_arn, a["Arn"], 2, kms.encrypt, KeyId=a["KeyId"], Plaintext=b"q2")
+    do("Encrypt", user.arn, a["Arn"], 2, ukms.encrypt, KeyId=a["Arn"], Plaintext=b"u2")
+    do("ListKeys", root_arn, None, 2, kms.list_keys)
+    do("Encrypt", user.arn, b["Arn"], 2, ukms.encrypt, KeyId=b["Arn"], Plaintext=b"u3")
+    do("GenerateDataKey", user.arn, a["Arn"], 2, ukms.generate_data_key, "AccessDeniedException",
+       KeyId=a["Arn"], KeySpec="AES_256")
+
+    directory = audit_dir(srv)
+    everything = kms_events(directory)
+    assert [e["requestID"] for e in everything] == [m.request_id for m in made]
+
+    def ids(*filters: str) -> list[str]:
+        got = query(strongroom_bin, directory, *filters)
+        exported = export(strongroom_bin, directory, *filters)
+        assert list(exported) == ["Records"] and exported["Records"] == got, filters
+        return [e["requestID"] for e in got]
+
+    def expected(pred: Callable[[Made], bool]) -> list[str]:
+        return [m.request_id for m in made if pred(m)]
+
+    middle = event_time(phase1_end + 5 * DAY_S)
+    later = event_time(phase1_end + 20 * DAY_S)
+    assert ids() == expected(lambda m: True)
+    assert query(strongroom_bin, directory) == everything  # the events exactly as logged, no digests
+    assert ids("--key", a["Arn"]) == expected(lambda m: m.key == a["Arn"])
+    assert ids("--key", a["KeyId"]) == expected(lambda m: m.key == a["Arn"])
+    assert ids("--key", b["Arn"]) == expected(lambda m: m.key == b["Arn"])
+    assert ids("--principal", user.arn) == expected(lambda m: m.principal == user.arn)
+    assert ids("--principal", root_arn) == expected(lambda m: m.principal == root_arn)
+    assert ids("--event-name", "Encrypt") == expected(lambda m: m.name == "Encrypt")
+    assert ids("--event-name", "DescribeKey") == expected(lambda m: m.name == "DescribeKey")
+    assert ids("--error", "any") == expected(lambda m: m.error is not None)
+    assert ids("--error", "AccessDeniedException") == expected(lambda m: m.error == "AccessDeniedException")
+    assert ids("--success") == expected(lambda m: m.error is None)
+    assert ids("--since", middle) == expected(lambda m: m.phase == 2)
+    assert ids("--until", middle) == expected(lambda m: m.phase == 1)
+    assert ids("--since", middle, "--until", later) == expected(lambda m: m.phase == 2)
+    assert ids("--since", later) == []
+    assert ids("--key", a["Arn"], "--event-name", "Encrypt", "--principal", user.arn, "--since", middle) == \
+        expected(lambda m: (m.key, m.name, m.principal, m.phase) == (a["Arn"], "Encrypt", user.arn, 2))
+    assert ids("--principal", user.arn, "--success") == expected(lambda m: m.principal == user.arn and not m.error)
+    assert len(expected(lambda m: m.phase == 2)) == 5 and len(expected(lambda m: m.error)) == 3
+    # The phase-2 events carry the moved clock's time.
+    for e in everything[-5:]:
+        assert parse_event_time(e["eventTime"]) >= int(phase1_end) + 10 * DAY_S, e["eventTime"]
+    bad = run_audit(strongroom_bin, "query", str(directory), "--since", "yesterday")
+    assert bad.returncode != 0 and "--since" in bad.stderr, bad
+
+
+
+# -- (6) service events ------------------------------------------------------------------------
+
+
+def _service_event(account_id: str, name: str, key_arn: str) -> dict:
+    """AWS's ct-delete-key / ct-rotatekey examples, less eventID and eventTime."""
+    return {
+        "eventVersion": "1.08",
+        "userIdentity": {"accountId": account_id, "invokedBy": "AWS Internal"},
+        "eventSource": KMS_SOURCE, "eventName": name, "awsRegion": REGION,
+        "sourceIPAddress": "AWS Internal", "userAgent": "AWS Internal",
+        "requestParameters": None, "responseElements": None, "readOnly": False,
+        "resources": [{"accountId": account_id, "type": "AWS::KMS::Key", "ARN": key_arn}],
+        "eventType": "AwsServiceEvent", "managementEvent": True, "recipientAccountId": account_id,
+        "eventCategory": "Management",
+    }
+
+
+def test_scheduled_deletion_and_automatic_rotation_are_service_events(make_server, strongroom_bin):
+    srv = private_server(make_server, "service", *CLOCK_CONTROL_ARGS)
+    kms = kms_of(srv)
+    doomed = kms.create_key()["KeyMetadata"]
+    spared = kms.create_key()["KeyMetadata"]
+    rotated = kms.create_key()["KeyMetadata"]
+    deletion = kms.schedule_key_deletion(KeyId=doomed["KeyId"], PendingWindowInDays=7)["DeletionDate"].timestamp()
+    kms.schedule_key_deletion(KeyId=spared["KeyId"], PendingWindowInDays=30)
+    kms.enable_key_rotation(KeyId=rotated["KeyId"], RotationPeriodInDays=90)
+
+    jump = srv.advance_clock(8 * DAY_S)
+    assert (jump["deleted"], jump["rotated"]) == (1, 0), jump
+    directory = audit_dir(srv)
+    services = [e for e in kms_events(directory) if e["eventType"] == "AwsServiceEvent"]
+    assert len(services) == 1, services
+    deleted = services[0]
+    assert {k: v for k, v in deleted.items() if k not in ("eventID", "eventTime")} == \
+        _service_event(srv.account_id, "DeleteKey", doomed["Arn"])
+    assert list(deleted) == [m for m in API_CALL_MEMBERS if m not in ("errorCode", "errorMessage", "requestID")]
+    assert UUID_RE.match(deleted["eventID"])
+    assert int(deletion) <= parse_event_time(deleted["eventTime"]) <= jump["now"]
+    assert query(strongroom_bin, directory, "--key", doomed["Arn"], "--event-name", "DeleteKey") == [deleted]
+    assert query(strongroom_bin, directory, "--key", spared["Arn"], "--event-name", "DeleteKey") == []
+
+    jump = srv.advance_clock(90 * DAY_S)
+    assert (jump["rotated"], jump["deleted"]) == (1, 1), jump  # the 30-day key goes too
+    services = [e for e in kms_events(directory) if e["eventType"] == "AwsServiceEvent"]
+    by_name = sorted((e["eventName"], e["resources"][0]["ARN"]) for e in services)
+    assert by_name == sorted([("DeleteKey", doomed["Arn"]), ("DeleteKey", spared["Arn"]),
+                              ("RotateKey", rotated["Arn"])]), by_name
+    rotation = [e for e in services if e["eventName"] == "RotateKey"][0]
+    assert {k: v for k, v in rotation.items() if k not in ("eventID", "eventTime")} == \
+        _service_event(srv.account_id, "RotateKey", rotated["Arn"])
+    assert srv.stop() == 0
+    assert_verifies(strongroom_bin, directory, "--require-sealed")
+
+
+def test_a_role_session_is_recorded_with_its_issuer_and_creation_date(make_server, strongroom_bin):
+    """sessionContext.attributes.creationDate is when the session's credentials were issued
+    (CloudTrail's userIdentity reference), not the time of the request that uses them. The
+    test clock moves ten minutes between AssumeRole and the KMS call."""
+    srv = private_server(make_server, "session", *CLOCK_CONTROL_ARGS)
+    iam = client("iam", srv)
+    key = kms_of(srv).create_key()["KeyMetadata"]
+    assumer = make_user(iam, "audit-sess", policy=allow("sts:AssumeRole"))
+    role = make_role(iam, [assumer.arn], "audit-sess-role")
+    iam.put_role_policy(RoleName=role["RoleName"], PolicyName="kms", PolicyDocument=json.dumps(allow("kms:Encrypt")))
+    out = assumer.client(srv, "sts").assume_role(RoleArn=role["Arn"], RoleSessionName="late", DurationSeconds=3600)
+    issued = out["Credentials"]["Expiration"].timestamp() - 3600
+    srv.advance_clock(600)
+    rid = request_id_of(session_client(srv, "kms", out["Credentials"]).encrypt(KeyId=key["Arn"], Plaintext=b"s"))
+    event = the_event(audit_dir(srv), rid)
+    identity = event["userIdentity"]
+    assert identity["arn"] == out["AssumedRoleUser"]["Arn"]
+    assert identity["sessionContext"]["sessionIssuer"]["arn"] == role["Arn"]
+    # --principal with the role ARN finds its sessions' events; with the session ARN too.
+    assert [e["requestID"] for e in query(strongroom_bin, audit_dir(srv), "--principal", role["Arn"])] == [rid]
+    assert [e["requestID"] for e in query(strongroom_bin, audit_dir(srv), "--principal",
+                                          out["AssumedRoleUser"]["Arn"])] == [rid]
+    created = parse_event_time(identity["sessionContext"]["attributes"]["creationDate"])
+    assert abs(created - issued) <= 1, (
+        f"creationDate {identity['sessionContext']['attributes']['creationDate']} is not the issue time "
+        f"{event_time(issued)} (the request was made at {event['eventTime']})")
+
+
+# -- (7) modes and options --------------------------------------------------------------------
+
+
+def _some_traffic(srv) -> list[str]:
+    kms = kms_of(srv)
+    key = kms.create_key()
+    ids = [request_id_of(key)]
+    for i in range(5):
+        ids.append(request_id_of(kms.encrypt(KeyId=key["KeyMetadata"]["KeyId"], Plaintext=b"%d" % i)))
+    return ids
+
+
+def test_audit_off_writes_no_audit_directory(make_server):
+    srv = private_server(make_server, "off", "--audit", "off")
+    assert len(_some_traffic(srv)) == 6
+    assert srv.stop() == 0
+    assert not audit_dir(srv).exists(), sorted(p.name for p in audit_dir(srv).iterdir())
+    assert (srv.data_dir / "root.key").exists()  # the data directory itself was used
+
+
+def test_best_effort_still_records_every_event(make_server, strongroom_bin):
+    srv = private_server(make_server, "best-effort", "--audit", "best-effort")
+    ids = _some_traffic(srv)
+    directory = audit_dir(srv)
+
+    def all_logged() -> bool:
+        try:
+            return set(ids) <= {e.get("requestID") for e in events(directory)}
+        except (AssertionError, FileNotFoundError, json.JSONDecodeError):
+            return False  # a write in progress
+
+    poll(all_logged, 10, "best-effort events to be written")
+    assert srv.stop() == 0
+    assert [e["requestID"] for e in kms_events(directory)] == ids
+    assert_verifies(strongroom_bin, directory, "--require-sealed")
+
+
+def test_audit_dir_option_moves_the_log(make_server, strongroom_bin, tmp_path):
+    elsewhere = tmp_path / "elsewhere-audit"
+    srv = private_server(make_server, "audit-dir", "--audit-dir", str(elsewhere))
+    ids = _some_traffic(srv)
+    assert [e["requestID"] for e in kms_events(elsewhere)] == ids
+    assert srv.stop() == 0
+    assert not audit_dir(srv).exists()
+    assert_verifies(strongroom_bin, elsewhere, "--require-sealed")
+
+
+def test_digest_interval_seals_a_live_log(make_server, strongroom_bin):
+    """With --audit-digest-interval 1 a digest covers new events within about a second while the
+    server keeps running, so the live log verifies as sealed."""
+    srv = private_server(make_server, "digest", "--audit-digest-interval", "1")
+    ids = _some_traffic(srv)
+    directory = audit_dir(srv)
+
+    def sealed_digest():
+        lines = read_lines(directory, allow_torn_tail=True)
+        return lines and lines[-1].is_digest and lines[-1].record["digest"]["lastSeq"] == len(ids)
+
+    poll(sealed_digest, 10, "a digest covering the events")
+    assert srv.running
+    assert_verifies(strongroom_bin, directory, "--require-sealed")
+    summary = check_log_independently(directory, load_public_key(directory / "public-key"))
+    assert (summary["events"], summary["digests"], summary["sealed"]) == (len(ids), 1, True)
+
+
+def test_a_clean_restart_continues_the_chain_in_a_new_segment(make_server, strongroom_bin):
+    srv = private_server(make_server, "restart")
+    first = _some_traffic(srv)
+    assert srv.stop() == 0
+    srv.start()
+    second = _some_traffic(srv)
+    assert srv.stop() == 0
+    directory = audit_dir(srv)
+    lines = read_lines(directory)
+    assert [(ln.segment, ln.is_digest) for ln in lines] == (
+        [(SEGMENT_1, False)] * 6 + [(SEGMENT_1, True)] + [("segment-00000002.jsonl", False)] * 6
+        + [("segment-00000002.jsonl", True)])
+    assert [e["requestID"] for e in kms_events(directory)] == first + second
+    assert lines[7].record["prev"] == line_hash(lines[6].raw)
+    assert lines[-1].record["digest"]["previousDigest"] == line_hash(lines[6].raw)
+    summary = check_log_independently(directory, load_public_key(directory / "public-key"))
+    assert (summary["events"], summary["digests"], summary["segments"], summary["sealed"]) == (12, 2, 2, True)
+    out = assert_verifies(strongroom_bin, directory, "--require-sealed")
+    assert "OK: 12 events, 2 digests in 2 segments; last seq 14" in out, out
+
+
+def test_reordered_segments_are_detected(segmented_log, strongroom_bin, tmp_path):
+    copy = copy_log(segmented_log, tmp_path / "copy")
+    two, three = copy / "segment-00000002.jsonl", copy / "segment-00000003.jsonl"
+    first_of_three = read_lines(copy)
+    seq3 = [ln for ln in first_of_three if ln.segment == three.name][0].record["seq"]
+    two.rename(copy / "swap")
+    three.rename(two)
+    (copy / "swap").rename(three)
+    finding = tampered(strongroom_bin, copy)
+    assert (finding["segment"], finding["line"], finding["seq"]) == ("segment-00000002.jsonl", 1, seq3), \
+        finding["output"]
