@@ -70,6 +70,29 @@ impl GrantConstraints {
     }
 }
 
+impl GrantConstraints {
+    /// Whether constraints `child` are at least as strict as `parent`'s: a grantee holding a
+    /// grant with the CreateGrant operation may pass on only what it holds.
+    pub fn narrows(child: Option<&Self>, parent: Option<&Self>) -> bool {
+        let Some(parent) = parent else {
+            return true;
+        };
+        let Some(child) = child else {
+            return false;
+        };
+        match (&parent.equals, &parent.subset) {
+            (Some(pe), _) => child.equals.as_ref() == Some(pe),
+            (None, Some(ps)) => {
+                let covers =
+                    |m: &BTreeMap<String, String>| ps.iter().all(|(k, v)| m.get(k) == Some(v));
+                child.equals.as_ref().is_some_and(covers)
+                    || child.subset.as_ref().is_some_and(covers)
+            }
+            (None, None) => true,
+        }
+    }
+}
+
 /// A grant on a key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Grant {

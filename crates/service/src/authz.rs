@@ -81,8 +81,24 @@ pub(crate) struct Access<'a> {
     pub(crate) keys: Vec<(&'static str, Vec<String>)>,
     /// The tags the request sets (`aws:RequestTag/KEY`).
     pub(crate) request_tags: Vec<(String, String)>,
-    /// Skip the grant check (CreateGrant checks grants itself, with stricter rules).
-    pub(crate) no_grants: bool,
+    /// Which grants may allow the access when the policies do not.
+    pub(crate) grant_rule: GrantRule<'a>,
+}
+
+/// How a key's grants can allow an access the policies did not (never against an explicit
+/// deny).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum GrantRule<'a> {
+    /// A grant of the caller listing the access's grant operation, within its constraints.
+    Operation,
+    /// No grant (RetireGrant and RevokeGrant have rules of their own).
+    Never,
+    /// CreateGrant: a grant of the caller listing CreateGrant and every one of `operations`,
+    /// whose constraints `constraints` are at least as strict as.
+    Subgrant {
+        operations: &'a [GrantOperation],
+        constraints: Option<&'a strongroom_core::grant::GrantConstraints>,
+    },
 }
 
 impl<'a> Access<'a> {
@@ -102,7 +118,7 @@ impl<'a> Access<'a> {
             algorithm: None,
             keys: Vec::new(),
             request_tags: Vec::new(),
-            no_grants: false,
+            grant_rule: GrantRule::Operation,
         }
     }
 
@@ -277,18 +293,28 @@ impl Service {
         access: &Access<'_>,
         d: Denied,
     ) -> Result<(), KmsError> {
-        if let Some(op) = access.grant
-            && !access.no_grants
-        {
-            let empty = EncryptionContext::default();
-            let context = access.context.unwrap_or(&empty).pairs();
-            if key
-                .grants
-                .iter()
-                .any(|g| grantee_matches(g, ctx) && g.allows(op, context))
-            {
-                return Ok(());
-            }
+        let empty = EncryptionContext::default();
+        let context = access.context.unwrap_or(&empty).pairs();
+        let mine = key.grants.iter().filter(|g| grantee_matches(g, ctx));
+        let allowed = match access.grant_rule {
+            GrantRule::Never => false,
+            GrantRule::Operation => access
+                .grant
+                .is_some_and(|op| mine.into_iter().any(|g| g.allows(op, context))),
+            GrantRule::Subgrant {
+                operations,
+                constraints,
+            } => mine.into_iter().any(|g| {
+                g.operations.contains(&GrantOperation::CreateGrant)
+                    && operations.iter().all(|o| g.operations.contains(o))
+                    && strongroom_core::grant::GrantConstraints::narrows(
+                        constraints,
+                        g.constraints.as_ref(),
+                    )
+            }),
+        };
+        if allowed {
+            return Ok(());
         }
         Err(deny(ctx, access.action, &key.key.arn, &d))
     }

@@ -205,3 +205,37 @@ async fn a_named_grant_is_created_once() {
         .unwrap();
     assert_eq!(listed.items.len(), 1);
 }
+
+#[tokio::test]
+async fn a_create_grant_grant_does_not_override_an_explicit_deny() {
+    let dir = tempfile::tempdir().unwrap();
+    let svc = service_at(dir.path());
+    let policy = format!(
+        r#"{{"Version":"2012-10-17","Statement":[
+          {{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{ACCOUNT}:root"}},"Action":"kms:*","Resource":"*"}},
+          {{"Effect":"Deny","Principal":{{"AWS":"*"}},"Action":"kms:CreateGrant","Resource":"*",
+            "Condition":{{"StringEquals":{{"aws:PrincipalArn":"{USER}"}}}}}}]}}"#
+    );
+    let key = svc
+        .create_key(
+            &ctx(),
+            CreateKeyInput {
+                policy: Some(policy),
+                ..CreateKeyInput::default()
+            },
+        )
+        .await
+        .unwrap();
+    let ops = vec![GrantOperation::CreateGrant, GrantOperation::Decrypt];
+    svc.create_grant(&ctx(), grant(&key.arn, ops, None))
+        .await
+        .unwrap();
+    // The grant would let the user pass on Decrypt, but the key policy denies it CreateGrant.
+    let r = svc
+        .create_grant(
+            &user_ctx(),
+            grant(&key.arn, vec![GrantOperation::Decrypt], None),
+        )
+        .await;
+    assert!(matches!(r, Err(KmsError::AccessDenied(_))), "{r:?}");
+}

@@ -9,11 +9,10 @@
 //! it, base64-encoded. Tokens are not secrets; the HMAC only makes forged ones recognisable.
 
 use super::{Page, decode_marker, page};
-use crate::authz::Access;
+use crate::authz::{Access, GrantRule};
 use crate::{CallerKind, RequestContext, Service};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use std::collections::BTreeMap;
 use strongroom_core::KmsError;
 use strongroom_core::grant::{Grant, GrantConstraints, GrantOperation, MAX_GRANTS_PER_KEY};
 use strongroom_core::ids::{KeyId, KeyRef};
@@ -105,25 +104,6 @@ fn grant_not_found(id: &str) -> KmsError {
     KmsError::NotFound(format!("Grant ID {id} not found"))
 }
 
-/// Does `child` constrain at least as strictly as `parent`? A grantee with a CreateGrant grant
-/// may pass on only what it holds.
-fn at_least_as_strict(child: Option<&GrantConstraints>, parent: Option<&GrantConstraints>) -> bool {
-    let Some(parent) = parent else {
-        return true;
-    };
-    let Some(child) = child else {
-        return false;
-    };
-    match (&parent.equals, &parent.subset) {
-        (Some(pe), _) => child.equals.as_ref() == Some(pe),
-        (None, Some(ps)) => {
-            let covers = |m: &BTreeMap<String, String>| ps.iter().all(|(k, v)| m.get(k) == Some(v));
-            child.equals.as_ref().is_some_and(covers) || child.subset.as_ref().is_some_and(covers)
-        }
-        (None, None) => true,
-    }
-}
-
 impl Service {
     /// A new token for grant `grant_id` of key `key_id`.
     fn grant_token(&self, key_id: &KeyId, grant_id: &str) -> Result<String, KmsError> {
@@ -209,27 +189,12 @@ impl Service {
             access = access.context(c);
         }
         // A grant with the CreateGrant operation lets its grantee pass on what it holds, no
-        // more: that is checked below, not by the general grant rule.
-        access.no_grants = true;
-        let key = match self.resolve(ctx, &input.key, &access).await {
-            Ok(k) => k,
-            Err(KmsError::AccessDenied(m)) => {
-                let (id, account) = self.locate(ctx, &input.key, true).await?;
-                let key = self.load_key(ctx, &id, Some(&account)).await?;
-                ctx.keys.note(&key.key.arn);
-                let held = key.grants.iter().any(|g| {
-                    crate::authz::grantee_matches(g, ctx)
-                        && g.operations.contains(&GrantOperation::CreateGrant)
-                        && input.operations.iter().all(|o| g.operations.contains(o))
-                        && at_least_as_strict(constraints.as_ref(), g.constraints.as_ref())
-                });
-                if !held {
-                    return Err(KmsError::AccessDenied(m));
-                }
-                key
-            }
-            Err(e) => return Err(e),
+        // more (and, like every grant, never against an explicit deny).
+        access.grant_rule = GrantRule::Subgrant {
+            operations: &input.operations,
+            constraints: constraints.as_ref(),
         };
+        let key = self.resolve(ctx, &input.key, &access).await?;
         let k = &key.key;
         k.state.check_manageable(&k.arn)?;
         if let Some(op) = input
@@ -404,7 +369,7 @@ impl Service {
                 && grant.issuing_account == ctx.caller.principal_arn);
         if !by_grant {
             let mut access = Access::new(Operation::RetireGrant);
-            access.no_grants = true;
+            access.grant_rule = GrantRule::Never;
             self.authorize_key(ctx, &key, &access, None).await?;
         }
         if dry_run {
@@ -423,7 +388,7 @@ impl Service {
         dry_run: bool,
     ) -> Result<(), KmsError> {
         let mut access = Access::new(Operation::RevokeGrant);
-        access.no_grants = true;
+        access.grant_rule = GrantRule::Never;
         let key = self.resolve(ctx, r, &access).await?;
         if !valid_grant_id(grant_id) {
             return Err(invalid_grant_id());
@@ -466,6 +431,7 @@ impl Service {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeMap;
 
     fn m(pairs: &[(&str, &str)]) -> Option<BTreeMap<String, String>> {
         Some(
@@ -494,14 +460,14 @@ mod tests {
             equals: None,
             subset: m(&[("a", "1"), ("b", "2")]),
         };
-        assert!(at_least_as_strict(None, None));
-        assert!(at_least_as_strict(Some(&eq), None));
-        assert!(!at_least_as_strict(None, Some(&sub)));
-        assert!(at_least_as_strict(Some(&eq), Some(&eq)));
-        assert!(!at_least_as_strict(Some(&sub), Some(&eq)));
-        assert!(at_least_as_strict(Some(&narrower), Some(&sub)));
-        assert!(at_least_as_strict(Some(&eq), Some(&sub)));
-        assert!(!at_least_as_strict(Some(&wider), Some(&sub)));
+        assert!(GrantConstraints::narrows(None, None));
+        assert!(GrantConstraints::narrows(Some(&eq), None));
+        assert!(!GrantConstraints::narrows(None, Some(&sub)));
+        assert!(GrantConstraints::narrows(Some(&eq), Some(&eq)));
+        assert!(!GrantConstraints::narrows(Some(&sub), Some(&eq)));
+        assert!(GrantConstraints::narrows(Some(&narrower), Some(&sub)));
+        assert!(GrantConstraints::narrows(Some(&eq), Some(&sub)));
+        assert!(!GrantConstraints::narrows(Some(&wider), Some(&sub)));
     }
 
     #[test]
