@@ -89,13 +89,7 @@ pub(crate) fn list_segments(dir: &Path) -> Result<Vec<SegmentFile>, ListError> {
 
 /// Lower-case hex.
 pub(crate) fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push(char::from(DIGITS[usize::from(b >> 4)]));
-        s.push(char::from(DIGITS[usize::from(b & 15)]));
-    }
-    s
+    strongroom_crypto::hex::encode(bytes)
 }
 
 /// The chain hash of a line: hex SHA-256 of its bytes without the terminating newline.

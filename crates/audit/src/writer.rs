@@ -117,7 +117,6 @@ pub struct AuditLog {
     closed: AtomicBool,
     options: AuditOptions,
     public_key: Ed25519PublicKey,
-    dir: PathBuf,
 }
 
 impl AuditLog {
@@ -189,7 +188,6 @@ impl AuditLog {
             closed: AtomicBool::new(false),
             options,
             public_key,
-            dir,
         })
     }
 
@@ -272,25 +270,10 @@ impl AuditLog {
         }
     }
 
-    /// Events queued and not yet taken by the writer.
-    pub fn queue_depth(&self) -> usize {
-        self.shared.queue_depth.load(Ordering::Relaxed)
-    }
-
-    /// How long the most recent `fdatasync` took.
-    pub fn last_fsync_latency(&self) -> Duration {
-        Duration::from_micros(self.shared.last_fsync_micros.load(Ordering::Relaxed))
-    }
-
     /// The public key that verifies this log's digests (also in the `public-key` file; keep a
     /// copy elsewhere, see the crate docs).
     pub fn public_key(&self) -> Ed25519PublicKey {
         self.public_key
-    }
-
-    /// The log directory.
-    pub fn dir(&self) -> &Path {
-        &self.dir
     }
 }
 

@@ -406,7 +406,7 @@ fn queue_limit_lock_close_and_size_limit() {
         Err(AuditError::EventTooLarge(_))
     ));
     record_all(&rt, &log, 1, 1);
-    assert!(log.last_fsync_latency() > Duration::ZERO);
+    assert!(log.stats().last_fsync_micros > 0);
     rt.block_on(log.close()).unwrap();
     // An empty log (the first open wrote nothing) verifies too.
     assert_eq!(verify(fx.path(), &log.public_key()).unwrap().events, 1);

@@ -365,13 +365,7 @@ pub fn key_material_id(key_id: &KeyId, version: u32) -> String {
     input.extend_from_slice(b"strongroom/key-material-id/v1\0");
     input.extend_from_slice(key_id.as_bytes());
     input.extend_from_slice(&version.to_be_bytes());
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(64);
-    for b in strongroom_crypto::digest::sha256(&input) {
-        out.push(char::from(HEX[usize::from(b >> 4)]));
-        out.push(char::from(HEX[usize::from(b & 15)]));
-    }
-    out
+    strongroom_crypto::hex::encode(&strongroom_crypto::digest::sha256(&input))
 }
 
 #[cfg(test)]

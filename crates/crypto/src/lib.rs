@@ -15,6 +15,7 @@
 
 pub mod aead;
 pub mod digest;
+pub mod hex;
 pub mod import;
 pub mod keywrap;
 pub mod random;

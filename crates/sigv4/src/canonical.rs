@@ -28,13 +28,7 @@ pub const ALGORITHM: &str = "AWS4-HMAC-SHA256";
 
 /// Lowercase hexadecimal, as SigV4 writes every hash and signature.
 pub fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for &b in bytes {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
-    }
-    out
+    strongroom_crypto::hex::encode(bytes)
 }
 
 /// The hex SHA-256 of the body, the last line of the canonical request.

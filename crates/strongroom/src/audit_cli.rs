@@ -124,11 +124,7 @@ fn verify(path: &Path, public_key: Option<&Path>, require_sealed: bool) -> Resul
             .ok_or_else(|| format!("{}: not an Ed25519 public key", p.display()))?,
         None => strongroom_audit::read_public_key(path)?,
     };
-    let fingerprint: String = key
-        .fingerprint()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let fingerprint = strongroom_crypto::hex::encode(&key.fingerprint());
     match strongroom_audit::verify_with(path, &key, VerifyOptions { require_sealed }) {
         Ok(report) => {
             println!(

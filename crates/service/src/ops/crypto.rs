@@ -374,8 +374,10 @@ impl Service {
         self.random_bytes(n)
     }
 
-    fn random_bytes(&self, n: usize) -> Result<SecretBytes, KmsError> {
-        strongroom_crypto::random::secret_bytes(self.inner.rng.as_ref(), n)
-            .map_err(|_| KmsError::Internal)
+    pub(crate) fn random_bytes(&self, n: usize) -> Result<SecretBytes, KmsError> {
+        strongroom_crypto::random::secret_bytes(self.inner.rng.as_ref(), n).map_err(|e| {
+            tracing::error!(error = %e, "random source failed");
+            KmsError::Internal
+        })
     }
 }

@@ -112,7 +112,7 @@ impl Service {
         raw.push(TOKEN_VERSION);
         raw.extend_from_slice(key_id.as_bytes());
         // Grant ids are 64 hex digits, so this is 32 bytes.
-        let id_bytes = super::hex_decode(grant_id)
+        let id_bytes = strongroom_crypto::hex::decode(grant_id)
             .filter(|b| b.len() == 32)
             .ok_or(KmsError::Internal)?;
         raw.extend_from_slice(&id_bytes);
@@ -135,7 +135,7 @@ impl Service {
             return Err(invalid());
         }
         let key: [u8; 16] = body[5..21].try_into().map_err(|_| invalid())?;
-        let grant_id: String = body[21..53].iter().map(|b| format!("{b:02x}")).collect();
+        let grant_id = strongroom_crypto::hex::encode(&body[21..53]);
         Ok((KeyId::from_bytes(key), grant_id))
     }
 
@@ -219,7 +219,7 @@ impl Service {
             name: input.name,
             grantee_principal: input.grantee_principal,
             retiring_principal: input.retiring_principal,
-            issuing_account: format!("arn:{}:iam::{}:root", ctx.scope.partition, ctx.account()),
+            issuing_account: ctx.scope.root_principal_arn(),
             operations: input.operations,
             constraints,
             created_at: self.clock().now(),
@@ -249,11 +249,7 @@ impl Service {
                 k.arn
             )));
         }
-        let id: String = self
-            .random::<32>()?
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let id = strongroom_crypto::hex::encode(&self.random::<32>()?);
         let grant = Grant { id, ..grant };
         let mut txn = Transaction::new();
         txn.push(Write::AddGrant(grant.clone()));

@@ -278,17 +278,6 @@ fn too_many_conflicts() -> KmsError {
     )
 }
 
-/// Maps a policy parse failure to the exception IAM reports.
-fn policy_error(e: &strongroom_policy::PolicyError) -> KmsError {
-    use strongroom_policy::PolicyException;
-    let reason = e.to_string();
-    match e.exception() {
-        PolicyException::Validation => KmsError::Validation(reason),
-        PolicyException::LimitExceeded => KmsError::LimitExceeded(reason),
-        PolicyException::MalformedPolicyDocument => KmsError::MalformedPolicyDocument(reason),
-    }
-}
-
 /// Checks an inline identity policy document of `entity` (kind `kind`), given the size quota
 /// its other inline policies leave. An exceeded quota is reported with the entity's whole
 /// quota, as IAM words it ("Maximum policy size of 2048 bytes exceeded for user NAME").
@@ -306,13 +295,14 @@ fn check_identity_policy(
                 "Maximum policy size of {quota} bytes exceeded for {kind} {entity}"
             )))
         }
-        Err(e) => Err(policy_error(&e)),
+        Err(e) => Err(super::policy::policy_error(&e)),
     }
 }
 
 /// Checks a role's trust policy document, then its size quota; returns it parsed.
 fn check_trust_policy(document: &str) -> Result<strongroom_policy::Policy, KmsError> {
-    let policy = strongroom_policy::parse_trust_policy(document).map_err(|e| policy_error(&e))?;
+    let policy = strongroom_policy::parse_trust_policy(document)
+        .map_err(|e| super::policy::policy_error(&e))?;
     if policy_size_chars(document) > TRUST_POLICY_QUOTA {
         return Err(KmsError::LimitExceeded(format!(
             "Cannot exceed quota for ACLSizePerRole: {TRUST_POLICY_QUOTA}"

@@ -51,24 +51,13 @@ pub(crate) fn page<T>(
 
 /// Markers are opaque to clients: the last item's sort key, hex-encoded.
 fn encode_marker(s: &str) -> String {
-    s.bytes().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Lower- or upper-case hex to bytes; `None` for an odd length or a non-hex digit.
-pub(crate) fn hex_decode(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| s.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
-        .collect()
+    strongroom_crypto::hex::encode(s.as_bytes())
 }
 
 /// Decodes a marker this service issued; anything else is `InvalidMarkerException`.
 pub(crate) fn decode_marker(m: &str) -> Result<String, KmsError> {
     let invalid = || KmsError::InvalidMarker("The marker is not valid.".to_owned());
-    let bytes = hex_decode(m).ok_or_else(invalid)?;
+    let bytes = strongroom_crypto::hex::decode(m).ok_or_else(invalid)?;
     String::from_utf8(bytes).map_err(|_| invalid())
 }
 

@@ -15,15 +15,18 @@ pub const DEFAULT_POLICY_NAME: &str = "default";
 /// Checks a policy document and returns it parsed; failures are
 /// `MalformedPolicyDocumentException` with the reason.
 pub(crate) fn validate(policy: &str) -> Result<Policy, KmsError> {
+    strongroom_policy::parse_key_policy(policy).map_err(|e| policy_error(&e))
+}
+
+/// The exception a policy parse failure is reported as, with the reason.
+pub(crate) fn policy_error(e: &strongroom_policy::PolicyError) -> KmsError {
     use strongroom_policy::PolicyException;
-    strongroom_policy::parse_key_policy(policy).map_err(|e| {
-        let reason = e.to_string();
-        match e.exception() {
-            PolicyException::Validation => KmsError::Validation(reason),
-            PolicyException::LimitExceeded => KmsError::LimitExceeded(reason),
-            PolicyException::MalformedPolicyDocument => KmsError::MalformedPolicyDocument(reason),
-        }
-    })
+    let reason = e.to_string();
+    match e.exception() {
+        PolicyException::Validation => KmsError::Validation(reason),
+        PolicyException::LimitExceeded => KmsError::LimitExceeded(reason),
+        PolicyException::MalformedPolicyDocument => KmsError::MalformedPolicyDocument(reason),
+    }
 }
 
 fn check_name(name: Option<&str>) -> Result<(), KmsError> {

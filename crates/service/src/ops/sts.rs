@@ -237,11 +237,7 @@ impl Service {
     fn session_token(&self, min_chars: usize) -> Result<SecretBytes, KmsError> {
         let min_chars = min_chars.min(MAX_SESSION_TOKEN_CHARS);
         let n = SESSION_TOKEN_BYTES.max(min_chars.div_ceil(4) * 3);
-        let bytes =
-            strongroom_crypto::random::secret_bytes(self.inner.rng.as_ref(), n).map_err(|e| {
-                tracing::error!(error = %e, "random source failed");
-                KmsError::Internal
-            })?;
+        let bytes = self.random_bytes(n)?;
         Ok(SecretBytes::new(
             base64::engine::general_purpose::STANDARD
                 .encode(bytes.expose())
