@@ -11,7 +11,6 @@ exactly are AWS's own wording where it is known."""
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 
@@ -50,21 +49,18 @@ def sts(server):
     return client("sts", server)
 
 
-def wait_refused(call, code: str, status: int, attempts: int = 20) -> None:
-    """A credential change is effective at once on this server; the loop only
-    guards against a slow test machine, never sleeps when the first try passes."""
-    for _ in range(attempts):
-        try:
-            call()
-        except Exception as exc:  # noqa: BLE001 - inspected below
-            from botocore.exceptions import ClientError
+def wait_refused(call, code: str, status: int) -> None:
+    """A credential change is effective at once on this server: the very next call is
+    refused with `code` and `status`."""
+    from botocore.exceptions import ClientError
 
-            assert isinstance(exc, ClientError), exc
-            err = exc.response["Error"]
-            assert (err["Code"], exc.response["ResponseMetadata"]["HTTPStatusCode"]) == (code, status), err
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"the call kept succeeding; expected {code}")
+    try:
+        call()
+    except ClientError as exc:
+        err = exc.response["Error"]
+        assert (err["Code"], exc.response["ResponseMetadata"]["HTTPStatusCode"]) == (code, status), err
+        return
+    raise AssertionError(f"the call succeeded; expected {code}")
 
 
 # -- users ------------------------------------------------------------------------------
