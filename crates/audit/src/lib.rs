@@ -150,4 +150,4 @@ pub use verify::{
     DigestSummary, Finding, Location, Problem, Uncovered, VerifyError, VerifyOptions, VerifyReport,
     verify, verify_with,
 };
-pub use writer::{AuditLog, AuditOptions, AuditStats};
+pub use writer::{AuditLog, AuditObserver, AuditOptions, AuditStats};

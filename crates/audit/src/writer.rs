@@ -109,6 +109,14 @@ enum Msg {
     Close(Reply),
 }
 
+/// Something that wants to see every event the log accepts (the alert engine). It is called
+/// on the request path, after the event is durable (fail-closed) or queued (best-effort), so it
+/// must not block: hand the event to a bounded queue of its own and return.
+pub trait AuditObserver: Send + Sync + std::fmt::Debug {
+    /// Sees one recorded event.
+    fn observe(&self, event: &AuditEvent);
+}
+
 /// The audit log writer. Cheap to share behind an `Arc`; every method takes `&self`.
 #[derive(Debug)]
 pub struct AuditLog {
@@ -117,6 +125,8 @@ pub struct AuditLog {
     closed: AtomicBool,
     options: AuditOptions,
     public_key: Ed25519PublicKey,
+    observer: std::sync::OnceLock<Arc<dyn AuditObserver>>,
+    dir: PathBuf,
 }
 
 impl AuditLog {
@@ -188,7 +198,15 @@ impl AuditLog {
             closed: AtomicBool::new(false),
             options,
             public_key,
+            observer: std::sync::OnceLock::new(),
+            dir,
         })
+    }
+
+    /// Attaches the observer that sees every event once it is recorded. Only the first call
+    /// takes effect; returns whether this one did.
+    pub fn set_observer(&self, observer: Arc<dyn AuditObserver>) -> bool {
+        self.observer.set(observer).is_ok()
     }
 
     /// Records `event`. In the default fail-closed mode this returns only after the event's
@@ -201,11 +219,16 @@ impl AuditLog {
             return Err(AuditError::EventTooLarge(json.len()));
         }
         if self.options.best_effort {
-            return self.enqueue(json, event.event_time, None);
+            self.enqueue(json, event.event_time, None)?;
+        } else {
+            let (done, wait) = oneshot::channel();
+            self.enqueue(json, event.event_time, Some(done))?;
+            wait.await.unwrap_or(Err(AuditError::Closed))?;
         }
-        let (done, wait) = oneshot::channel();
-        self.enqueue(json, event.event_time, Some(done))?;
-        wait.await.unwrap_or(Err(AuditError::Closed))
+        if let Some(observer) = self.observer.get() {
+            observer.observe(&event);
+        }
+        Ok(())
     }
 
     fn enqueue(
@@ -268,6 +291,11 @@ impl AuditLog {
             digests: s.digests.load(Ordering::Relaxed),
             segments_created: s.segments_created.load(Ordering::Relaxed),
         }
+    }
+
+    /// The directory the log lives in (what the reader and the verifier take).
+    pub fn dir(&self) -> &Path {
+        &self.dir
     }
 
     /// The public key that verifies this log's digests (also in the `public-key` file; keep a

@@ -374,6 +374,34 @@ fn best_effort_returns_at_once_and_flush_makes_durable() {
     rt.block_on(log.close()).unwrap();
 }
 
+/// Collects the event ids it is shown.
+#[derive(Debug, Default)]
+struct Seen(std::sync::Mutex<Vec<uuid::Uuid>>);
+
+impl AuditObserver for Seen {
+    fn observe(&self, event: &AuditEvent) {
+        self.0.lock().unwrap().push(event.event_id);
+    }
+}
+
+#[test]
+fn the_observer_sees_each_recorded_event_once_and_no_refused_one() {
+    let fx = Fixture::new();
+    let rt = rt();
+    let log = fx.open(AuditOptions::default());
+    let seen = Arc::new(Seen::default());
+    assert!(log.set_observer(seen.clone()));
+    assert!(
+        !log.set_observer(Arc::new(Seen::default())),
+        "only the first observer"
+    );
+    record_all(&rt, &log, 0, 3);
+    rt.block_on(log.close()).unwrap();
+    assert!(rt.block_on(log.record(event(9))).is_err(), "closed");
+    let ids: Vec<uuid::Uuid> = (0..3).map(|i| event(i).event_id).collect();
+    assert_eq!(*seen.0.lock().unwrap(), ids);
+}
+
 #[test]
 fn queue_limit_lock_close_and_size_limit() {
     let fx = Fixture::new();
