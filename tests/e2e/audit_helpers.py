@@ -70,6 +70,14 @@ def read_lines(directory: Path, *, allow_torn_tail: bool = False) -> list[Line]:
     paths = segment_paths(directory)
     for index, path in enumerate(paths):
         data = path.read_bytes()
+        # The segment being written is preallocated: its content ends at the first zero
+        # byte and only zeros follow. Sealed segments have no padding.
+        zero = data.find(b"\0")
+        if zero >= 0:
+            assert index == len(paths) - 1, f"{path.name}: zero padding in a sealed segment"
+            assert data[zero:].count(b"\0") == len(data) - zero, (
+                f"{path.name}: data after the zero padding at offset {zero}")
+            data = data[:zero]
         parts = data.split(b"\n")
         tail = parts.pop()  # b"" when the file ends with a newline
         if tail:

@@ -234,18 +234,36 @@ pub(crate) fn parse_record(line: &[u8]) -> Result<Record, String> {
 pub(crate) enum Line {
     /// A line with its newline (removed).
     Complete(Vec<u8>),
-    /// The file ends without a newline after these bytes: a torn (or truncated) last line.
+    /// The content ends without a newline after these bytes (at the end of the file or where
+    /// the zero padding starts): a torn (or truncated) last line.
     Torn(usize),
     /// More than [`MAX_LINE_BYTES`] without a newline.
     TooLong,
 }
 
+/// Where a segment's content stopped before the end of its file: the writer preallocates the
+/// open segment with zero bytes, so its content is followed by zeros until it is sealed (or,
+/// after a crash, until the log is reopened).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Padding {
+    /// The offset of the first zero byte (the content's length).
+    pub(crate) offset: u64,
+    /// Whether every byte from there to the end of the file is zero. A non-zero byte after
+    /// the padding started is either a write a crash left unfinished (never acknowledged) or
+    /// tampering.
+    pub(crate) clean: bool,
+}
+
 /// Reads a segment line by line, never holding more than one line of at most
-/// [`MAX_LINE_BYTES`].
+/// [`MAX_LINE_BYTES`]. The content ends at the end of the file or at the first zero byte
+/// (see [`Padding`]), whichever comes first.
 #[derive(Debug)]
 pub(crate) struct LineReader<R> {
     inner: R,
     buf: Vec<u8>,
+    /// Bytes consumed so far.
+    offset: u64,
+    padding: Option<Padding>,
 }
 
 impl<R: std::io::BufRead> LineReader<R> {
@@ -253,12 +271,17 @@ impl<R: std::io::BufRead> LineReader<R> {
         Self {
             inner,
             buf: Vec::new(),
+            offset: 0,
+            padding: None,
         }
     }
 
-    /// The next line, or `None` at the end of the file.
+    /// The next line, or `None` at the end of the content.
     pub(crate) fn next_line(&mut self) -> std::io::Result<Option<Line>> {
         use std::io::{BufRead as _, Read as _};
+        if self.padding.is_some() {
+            return Ok(None);
+        }
         self.buf.clear();
         let n = (&mut self.inner)
             .take(MAX_LINE_BYTES as u64 + 1)
@@ -266,6 +289,16 @@ impl<R: std::io::BufRead> LineReader<R> {
         if n == 0 {
             return Ok(None);
         }
+        if let Some(zero) = self.buf.iter().position(|&b| b == 0) {
+            let clean = self.buf[zero..].iter().all(|&b| b == 0) && self.rest_is_zero()?;
+            self.padding = Some(Padding {
+                offset: self.offset + zero as u64,
+                clean,
+            });
+            self.offset += zero as u64;
+            return Ok((zero > 0).then_some(Line::Torn(zero)));
+        }
+        self.offset += n as u64;
         if self.buf.last() == Some(&b'\n') {
             self.buf.pop();
             return Ok(Some(Line::Complete(std::mem::take(&mut self.buf))));
@@ -274,6 +307,27 @@ impl<R: std::io::BufRead> LineReader<R> {
             return Ok(Some(Line::TooLong));
         }
         Ok(Some(Line::Torn(n)))
+    }
+
+    /// The zero padding the content ended at, if it did (after `next_line` returned `None`
+    /// or a torn line).
+    pub(crate) fn padding(&self) -> Option<Padding> {
+        self.padding
+    }
+
+    /// Reads the rest of the file, checking it is all zeros.
+    fn rest_is_zero(&mut self) -> std::io::Result<bool> {
+        loop {
+            let chunk = self.inner.fill_buf()?;
+            if chunk.is_empty() {
+                return Ok(true);
+            }
+            if chunk.iter().any(|&b| b != 0) {
+                return Ok(false);
+            }
+            let n = chunk.len();
+            self.inner.consume(n);
+        }
     }
 }
 
@@ -361,5 +415,68 @@ mod tests {
         );
         let r = parse_record(&line).unwrap();
         assert!(matches!(r.body, Body::Digest(d) if d.count == 3 && d.signature == "c2ln"));
+    }
+
+    fn lines_of(bytes: &[u8]) -> (Vec<String>, LineReader<&[u8]>) {
+        let mut r = LineReader::new(bytes);
+        let mut out = Vec::new();
+        while let Some(line) = r.next_line().unwrap() {
+            out.push(match line {
+                Line::Complete(b) => String::from_utf8(b).unwrap(),
+                Line::Torn(n) => format!("torn {n}"),
+                Line::TooLong => "too long".to_owned(),
+            });
+        }
+        (out, r)
+    }
+
+    #[test]
+    fn content_ends_at_the_end_of_the_file_or_at_zero_padding() {
+        let (lines, r) = lines_of(b"a\nbc\n");
+        assert_eq!(lines, ["a", "bc"]);
+        assert_eq!(r.padding(), None);
+
+        let (lines, r) = lines_of(b"a\nbc");
+        assert_eq!(lines, ["a", "torn 2"]);
+        assert_eq!(r.padding(), None);
+
+        let (lines, r) = lines_of(b"a\nbc\n\0\0\0\0");
+        assert_eq!(lines, ["a", "bc"]);
+        let clean = Some(Padding {
+            offset: 5,
+            clean: true,
+        });
+        assert_eq!(r.padding(), clean);
+
+        // A line cut short by the padding is torn; a newline after the zeros is not padding.
+        let (lines, r) = lines_of(b"a\nbc\0\0\n\0");
+        assert_eq!(lines, ["a", "torn 2"]);
+        assert_eq!(
+            r.padding(),
+            Some(Padding {
+                offset: 4,
+                clean: false
+            })
+        );
+        let (lines, r) = lines_of(b"a\nbc\0\0\0");
+        assert_eq!(lines, ["a", "torn 2"]);
+        assert_eq!(
+            r.padding(),
+            Some(Padding {
+                offset: 4,
+                clean: true
+            })
+        );
+
+        // Anything but zeros after the padding started makes it unclean.
+        let (lines, r) = lines_of(b"a\n\0\0{\"seq\":2}\n");
+        assert_eq!(lines, ["a"]);
+        assert_eq!(
+            r.padding(),
+            Some(Padding {
+                offset: 2,
+                clean: false
+            })
+        );
     }
 }

@@ -71,6 +71,13 @@
 //! A digest line must be byte-for-byte the form the writer produces (member order as above,
 //! no spaces), so that a signed digest leaves nothing to vary.
 //!
+//! The segment being written is **preallocated**: its lines are followed by zero bytes, a few
+//! MiB at a time, so that a sync overwrites blocks that already exist instead of growing the
+//! file (which would also commit the file system's journal). A segment's content ends at its
+//! first zero byte; the zeros are cut off when the segment is sealed, so only the last
+//! segment of a running (or crashed) log has them. Readers and the verifier stop there; the
+//! verifier reports zeros in any other segment, and anything but zeros after them.
+//!
 //! The writer appends a digest when `digest_interval` (default 60 s) has passed since the first
 //! event it would cover, after `digest_every_records` events (default 10,000), when it closes a
 //! segment, at clean shutdown ([`AuditLog::close`], or dropping the log) and when it reopens a
@@ -90,8 +97,10 @@
 //! log is reopened, because the state of a file after a failed `fsync` is unknown.
 //! [`AuditOptions::best_effort`] trades that for latency (documented there).
 //!
-//! After a crash, [`AuditLog::open`] truncates a torn final line (a write the crash interrupted;
-//! no response was sent for it), logs a warning, recovers `seq` and the chain hash from the last
+//! After a crash, [`AuditLog::open`] truncates the last segment after its last complete line:
+//! a torn final line, the zero padding, and whatever a crash left after the padding (pages of a
+//! write that reached the disk out of order; no response was sent for any of it, since the
+//! sync had not returned). It logs a warning, recovers `seq` and the chain hash from the last
 //! valid line and continues the chain. A complete line that does not parse or chain is not a
 //! crash artefact: opening fails with [`AuditError::Corrupt`] and nothing is repaired.
 //!
@@ -150,4 +159,4 @@ pub use verify::{
     DigestSummary, Finding, Location, Problem, Uncovered, VerifyError, VerifyOptions, VerifyReport,
     verify, verify_with,
 };
-pub use writer::{AuditLog, AuditObserver, AuditOptions, AuditStats};
+pub use writer::{AuditLog, AuditObserver, AuditOptions, AuditStats, FsyncHook};

@@ -115,6 +115,12 @@ pub enum Problem {
     TornLine,
     /// The line is longer than 16 MiB.
     LineTooLong,
+    /// The content stops at zero bytes (the padding the writer preallocates in the segment it
+    /// is writing), but this segment is not the last one: sealed segments have no padding.
+    UnexpectedPadding,
+    /// Bytes other than zeros follow the start of the zero padding: the remains of writes a
+    /// crash interrupted (never acknowledged; reopening the log removes them), or tampering.
+    DataAfterPadding,
     /// The line is not a record.
     Unparsable(String),
     /// The `seq` is not the next number: records were deleted, inserted or reordered here.
@@ -164,6 +170,13 @@ impl fmt::Display for Problem {
             }
             Self::TornLine => f.write_str("the line has no newline (the file was truncated)"),
             Self::LineTooLong => f.write_str("the line is longer than 16 MiB"),
+            Self::UnexpectedPadding => {
+                f.write_str("zero padding in a segment that is not the last (it was cut off)")
+            }
+            Self::DataAfterPadding => f.write_str(
+                "data after the zero padding (writes a crash interrupted and the log was not \
+                 reopened since, or tampering)",
+            ),
             Self::Unparsable(e) => write!(f, "not a record: {e}"),
             Self::SeqMismatch { expected, found } if found > expected => write!(
                 f,
@@ -452,6 +465,23 @@ impl<'k> Verifier<'k> {
             self.report.head = Some(hash.clone());
             self.expected_seq = record.seq.saturating_add(1);
             self.prev = Some((loc, hash));
+        }
+        if let Some(padding) = reader.padding() {
+            let problem = if !padding.clean {
+                Some(Problem::DataAfterPadding)
+            } else if !is_last {
+                Some(Problem::UnexpectedPadding)
+            } else {
+                None
+            };
+            if let Some(problem) = problem {
+                let loc = Location {
+                    segment: seg.name.clone(),
+                    line: line_no + 1,
+                    seq: None,
+                };
+                return Err(self.fail_at(loc, problem));
+            }
         }
         if !is_last && !ended_with_digest {
             let loc = self.prev.as_ref().map_or_else(

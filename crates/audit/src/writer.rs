@@ -8,7 +8,7 @@ use crate::keys;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use std::fs::File;
-use std::io::{BufReader, Write as _};
+use std::io::BufReader;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -26,6 +26,9 @@ const LOCK_FILE: &str = "lock";
 const MAX_BATCH: usize = 4096;
 /// Room for the envelope around an event's JSON.
 const ENVELOPE_BYTES: usize = 128;
+/// The open segment is extended by this many zero bytes at a time (less for small segments),
+/// so that an `fdatasync` overwrites allocated blocks and need not commit a new file size.
+const PREALLOCATE_BYTES: u64 = 4 * 1024 * 1024;
 
 /// How the log rotates, digests and answers. [`AuditOptions::default`] gives the documented
 /// defaults.
@@ -51,6 +54,19 @@ pub struct AuditOptions {
     /// `record` returns only once the event is durable and the caller treats an error as
     /// "no answer".
     pub best_effort: bool,
+    /// Told how long every `fdatasync` of a segment took (for a latency histogram). Called on
+    /// the writer thread: keep it cheap.
+    pub on_fsync: Option<FsyncHook>,
+}
+
+/// A function the writer calls with the duration of every segment sync.
+#[derive(Clone)]
+pub struct FsyncHook(pub Arc<dyn Fn(Duration) + Send + Sync>);
+
+impl std::fmt::Debug for FsyncHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FsyncHook")
+    }
 }
 
 impl Default for AuditOptions {
@@ -62,6 +78,7 @@ impl Default for AuditOptions {
             digest_every_records: 10_000,
             max_pending: 100_000,
             best_effort: false,
+            on_fsync: None,
         }
     }
 }
@@ -372,8 +389,26 @@ impl Pending {
 struct OpenSegment {
     file: File,
     path: PathBuf,
+    /// Content length, including lines still in the writer's buffer (what rotation goes by).
     bytes: u64,
+    /// Content written to the file.
+    written: u64,
+    /// The file's length: content, then zero bytes up to here.
+    allocated: u64,
     opened: Timestamp,
+}
+
+impl OpenSegment {
+    fn new(file: File, path: PathBuf, len: u64, opened: Timestamp) -> Self {
+        Self {
+            file,
+            path,
+            bytes: len,
+            written: len,
+            allocated: len,
+            opened,
+        }
+    }
 }
 
 struct Writer {
@@ -439,19 +474,14 @@ impl Writer {
                 );
                 self.pending = Some(Pending { started: now, ..u });
                 let file = std::fs::OpenOptions::new()
-                    .append(true)
+                    .write(true)
                     .open(&last.path)
                     .map_err(|e| AuditError::io(&last.path, e))?;
-                let bytes = file
+                let len = file
                     .metadata()
                     .map_err(|e| AuditError::io(&last.path, e))?
                     .len();
-                self.segment = Some(OpenSegment {
-                    file,
-                    path: last.path.clone(),
-                    bytes,
-                    opened: now,
-                });
+                self.segment = Some(OpenSegment::new(file, last.path.clone(), len, now));
                 self.seal_segment()?;
             }
             return Ok(());
@@ -637,7 +667,7 @@ impl Writer {
         }
         let path = self.dir.join(format::segment_name(number));
         let file = std::fs::OpenOptions::new()
-            .append(true)
+            .write(true)
             .create_new(true)
             .mode(0o640)
             .open(&path)
@@ -645,12 +675,7 @@ impl Writer {
         sync_dir(&self.dir)?;
         self.next_segment = number + 1;
         self.shared.segments_created.fetch_add(1, Ordering::Relaxed);
-        self.segment = Some(OpenSegment {
-            file,
-            path,
-            bytes: 0,
-            opened: self.clock.now(),
-        });
+        self.segment = Some(OpenSegment::new(file, path, 0, self.clock.now()));
         Ok(())
     }
 
@@ -709,21 +734,41 @@ impl Writer {
     }
 
     /// Writes the buffer to the open segment and syncs it.
+    ///
+    /// The segment is preallocated: the buffer overwrites zero bytes written (and synced)
+    /// earlier, so on common file systems the `fdatasync` writes the data blocks and flushes the
+    /// device without a journal commit for a changed file size, about half the work of a sync
+    /// after an append. The zeros are extended a chunk at a time, and cut off when the segment
+    /// is sealed; readers stop at the first zero byte.
     fn commit(&mut self) -> Result<(), AuditError> {
+        use std::os::unix::fs::FileExt as _;
         if self.buf.is_empty() {
             return Ok(());
         }
+        let chunk = preallocation_chunk(self.options.max_segment_bytes);
         let Some(seg) = &mut self.segment else {
             return Err(AuditError::Write("no open segment".to_owned()));
         };
+        let end = seg.written + self.buf.len() as u64;
+        if end > seg.allocated {
+            let target = end + chunk;
+            write_zeros(&seg.file, seg.allocated, target)
+                .map_err(|e| AuditError::io(&seg.path, e))?;
+            seg.allocated = target;
+        }
         seg.file
-            .write_all(&self.buf)
+            .write_all_at(&self.buf, seg.written)
             .map_err(|e| AuditError::io(&seg.path, e))?;
+        seg.written = end;
         let started = Instant::now();
         seg.file
             .sync_data()
             .map_err(|e| AuditError::io(&seg.path, e))?;
-        let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        let took = started.elapsed();
+        if let Some(hook) = &self.options.on_fsync {
+            (hook.0)(took);
+        }
+        let micros = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
         self.shared
             .last_fsync_micros
             .store(micros, Ordering::Relaxed);
@@ -732,16 +777,48 @@ impl Writer {
         Ok(())
     }
 
-    /// Digests what is pending, writes and syncs the open segment and closes it.
+    /// Digests what is pending, writes and syncs the open segment, cuts off its zero padding
+    /// and closes it.
     fn seal_segment(&mut self) -> Result<(), AuditError> {
         if self.segment.is_none() {
             return Ok(());
         }
         self.write_digest()?;
         self.commit()?;
-        self.segment = None;
+        if let Some(seg) = self.segment.take()
+            && seg.allocated > seg.written
+        {
+            seg.file
+                .set_len(seg.written)
+                .and_then(|()| seg.file.sync_all())
+                .map_err(|e| AuditError::io(&seg.path, e))?;
+        }
         Ok(())
     }
+}
+
+/// How far ahead of its content the open segment is zero-filled: [`PREALLOCATE_BYTES`], or
+/// the segment size if that is smaller, in whole 4 KiB pages.
+fn preallocation_chunk(max_segment_bytes: u64) -> u64 {
+    const PAGE: u64 = 4096;
+    PREALLOCATE_BYTES
+        .min(max_segment_bytes)
+        .div_ceil(PAGE)
+        .max(1)
+        * PAGE
+}
+
+/// Writes zero bytes to `file` from `from` up to `to`.
+fn write_zeros(file: &File, from: u64, to: u64) -> std::io::Result<()> {
+    use std::os::unix::fs::FileExt as _;
+    static ZEROS: [u8; 64 * 1024] = [0; 64 * 1024];
+    let mut at = from;
+    while at < to {
+        let n = usize::try_from(to - at).map_or(ZEROS.len(), |n| n.min(ZEROS.len()));
+        file.write_all_at(&ZEROS[..n], at)?;
+        at += n as u64;
+    }
+    Ok(())
 }
 
 /// What the scan of the last segment found.
@@ -753,7 +830,8 @@ struct TailState {
 }
 
 /// Scans the last segment: every complete line must parse and chain; a final line without its
-/// newline is a torn write and is truncated away. Returns `None` if no complete line remains.
+/// newline is a torn write, and zero padding (with anything a crash left after it) is not
+/// content: both are truncated away. Returns `None` if no complete line remains.
 fn scan_tail_segment(seg: &format::SegmentFile) -> Result<Option<TailState>, AuditError> {
     let corrupt = |line: u64, what: String| {
         AuditError::Corrupt(format!(
@@ -826,13 +904,23 @@ fn scan_tail_segment(seg: &format::SegmentFile) -> Result<Option<TailState>, Aud
         s.last_hash = hash;
         valid_len += n as u64;
     }
-    if torn > 0 {
-        tracing::warn!(
-            segment = %seg.name,
-            line = line_no,
-            bytes = torn,
-            "truncating a torn final audit line (a write interrupted by a crash; it was never acknowledged)"
-        );
+    let padding = reader.padding();
+    if torn > 0 || padding.is_some() {
+        if torn > 0 {
+            tracing::warn!(
+                segment = %seg.name,
+                line = line_no,
+                bytes = torn,
+                "truncating a torn final audit line (a write interrupted by a crash; it was never acknowledged)"
+            );
+        }
+        if padding.is_some_and(|p| !p.clean) {
+            tracing::warn!(
+                segment = %seg.name,
+                offset = valid_len,
+                "dropping data after the zero padding of the audit segment an unclean shutdown left open (writes the crash interrupted; they were never acknowledged)"
+            );
+        }
         let f = std::fs::OpenOptions::new()
             .write(true)
             .open(&seg.path)
@@ -860,11 +948,19 @@ mod tests {
         let lock = File::create(dir.path().join(LOCK_FILE)).unwrap();
         let key = keys::load_or_create(dir.path(), &root, &SystemRandom, false).unwrap();
         let shared = Arc::new(Shared::default());
+        let hooked = Arc::new(AtomicU64::new(0));
+        let counter = Arc::clone(&hooked);
+        let on_fsync = FsyncHook(Arc::new(move |_took: Duration| {
+            counter.fetch_add(1, Ordering::SeqCst);
+        }));
         let writer = Writer {
             fingerprint: format::hex(&key.public_key().fingerprint()),
             key,
             dir: dir.path().to_owned(),
-            options: AuditOptions::default(),
+            options: AuditOptions {
+                on_fsync: Some(on_fsync),
+                ..AuditOptions::default()
+            },
             clock,
             shared: Arc::clone(&shared),
             _lock: lock,
@@ -904,6 +1000,7 @@ mod tests {
         assert_eq!(shared.events.load(Ordering::SeqCst), 100);
         assert_eq!(shared.batches.load(Ordering::SeqCst), 1);
         assert_eq!(shared.fsyncs.load(Ordering::SeqCst), 2);
+        assert_eq!(hooked.load(Ordering::SeqCst), 2, "the hook sees every sync");
         assert_eq!(shared.queue_depth.load(Ordering::SeqCst), 0);
     }
 }

@@ -271,6 +271,134 @@ fn a_torn_last_line_is_truncated_on_reopen_and_the_chain_continues() {
     assert_eq!(names, (0..9).collect::<Vec<_>>(), "the torn event is gone");
 }
 
+/// Copies the log directory as a crash would leave it: the files as they are now, the lock
+/// file released.
+fn crash_copy(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+    }
+}
+
+fn open_at(fx: &Fixture, dir: &std::path::Path) -> AuditLog {
+    let clock: Arc<dyn strongroom_core::time::Clock> = fx.clock.clone();
+    AuditLog::open(
+        dir,
+        &fx.root,
+        &strongroom_crypto::random::SystemRandom,
+        AuditOptions::default(),
+        clock,
+    )
+    .unwrap()
+}
+
+#[test]
+fn the_open_segment_is_zero_padded_readable_and_trimmed_when_sealed() {
+    let fx = Fixture::new();
+    let rt = rt();
+    let log = fx.open(AuditOptions::default());
+    let pk = log.public_key();
+    record_all(&rt, &log, 0, 5);
+
+    // While open, the segment is preallocated: its content, then zeros.
+    let seg = fx.segments().pop().unwrap();
+    let bytes = std::fs::read(&seg).unwrap();
+    let content = bytes.iter().position(|&b| b == 0).unwrap();
+    assert!(bytes.len() >= 4 * 1024 * 1024, "{} bytes", bytes.len());
+    assert!(bytes[content..].iter().all(|&b| b == 0));
+    assert_eq!(bytes[content - 1], b'\n');
+    // The live log reads and verifies (the padding of the last segment is not content).
+    assert_eq!(
+        events(fx.path(), EventFilter::default()).unwrap().count(),
+        5
+    );
+    let report = verify(fx.path(), &pk).unwrap();
+    assert_eq!((report.events, report.records), (5, 5));
+
+    rt.block_on(log.close()).unwrap();
+    let bytes = std::fs::read(&seg).unwrap();
+    assert!(!bytes.contains(&0), "sealing cut the padding off");
+    assert_eq!(bytes.last(), Some(&b'\n'));
+    assert_eq!(read_lines(&seg).len(), 6);
+    assert!(verify(fx.path(), &pk).unwrap().is_sealed());
+}
+
+#[test]
+fn after_a_crash_the_padding_and_unacknowledged_writes_after_it_are_cut_off() {
+    let fx = Fixture::new();
+    let rt = rt();
+    let log = fx.open(AuditOptions::default());
+    let pk = log.public_key();
+    record_all(&rt, &log, 0, 4);
+    let crashed = fx.dir.path().join("crashed");
+    crash_copy(&fx.path(), &crashed);
+    rt.block_on(log.close()).unwrap();
+
+    // A crash can persist a later page of an unacknowledged write without an earlier one:
+    // zeros, then data. The verifier names it; reopening drops it (it was never answered).
+    let seg = segments(&crashed).pop().unwrap();
+    let mut bytes = std::fs::read(&seg).unwrap();
+    let content = bytes.iter().position(|&b| b == 0).unwrap();
+    let stray = b"\"prev\":\"00\",\"event\":{}}\n";
+    bytes[content + 100..content + 100 + stray.len()].copy_from_slice(stray);
+    std::fs::write(&seg, &bytes).unwrap();
+    let f = verify(&crashed, &pk)
+        .unwrap_err()
+        .finding()
+        .unwrap()
+        .clone();
+    assert_eq!(f.problem, Problem::DataAfterPadding);
+    assert_eq!((f.location.line, f.location.seq), (5, None));
+
+    let log = open_at(&fx, &crashed);
+    let trimmed = std::fs::read(&seg).unwrap();
+    assert_eq!(
+        trimmed.len(),
+        read_lines(&seg).iter().map(|l| l.len() + 1).sum::<usize>()
+    );
+    assert_eq!(
+        read_lines(&seg).len(),
+        5,
+        "four events and the recovery's digest"
+    );
+    record_all(&rt, &log, 4, 2);
+    rt.block_on(log.close()).unwrap();
+    let report = verify_with(
+        &crashed,
+        &pk,
+        VerifyOptions {
+            require_sealed: true,
+        },
+    )
+    .unwrap();
+    assert_eq!((report.events, report.digests), (6, 2));
+}
+
+#[test]
+fn padding_is_refused_in_a_sealed_segment() {
+    let fx = Fixture::new();
+    let rt = rt();
+    let log = fx.open(AuditOptions::default());
+    let pk = log.public_key();
+    record_all(&rt, &log, 0, 2);
+    rt.block_on(log.close()).unwrap();
+    let log = fx.open(AuditOptions::default());
+    record_all(&rt, &log, 2, 2);
+    rt.block_on(log.close()).unwrap();
+    let first = fx.segments()[0].clone();
+    let mut bytes = std::fs::read(&first).unwrap();
+    bytes.extend_from_slice(&[0; 4096]);
+    std::fs::write(&first, &bytes).unwrap();
+    let f = verify(fx.path(), &pk)
+        .unwrap_err()
+        .finding()
+        .unwrap()
+        .clone();
+    assert_eq!(f.problem, Problem::UnexpectedPadding);
+    assert_eq!(f.location.segment, "segment-00000001.jsonl");
+}
+
 #[test]
 fn recovery_removes_empty_segments_and_refuses_real_damage() {
     let fx = Fixture::new();

@@ -101,13 +101,9 @@ pub(crate) async fn metrics(State(m): State<Monitor>) -> Response {
     // Failures are logged where they happen; the other metrics are still worth serving.
     let _ = m.service.refresh_key_metrics(m.probe_timeout).await;
     if let Some(log) = m.service.audit() {
-        // Sampled at each scrape: the queue now, and the most recent fsync's duration.
-        let stats = log.stats();
-        let audit = m.service.metrics().audit();
-        audit.set_queue_depth(stats.queue_depth);
-        if stats.fsyncs > 0 {
-            audit.observe_fsync(std::time::Duration::from_micros(stats.last_fsync_micros));
-        }
+        // The queue is sampled at each scrape; every fsync is observed by the writer.
+        let depth = log.stats().queue_depth;
+        m.service.metrics().audit().set_queue_depth(depth);
     }
     let mut out = (StatusCode::OK, m.prometheus.render()).into_response();
     out.headers_mut().insert(

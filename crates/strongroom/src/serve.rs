@@ -121,8 +121,8 @@ async fn serve_dev(args: ServeArgs) -> Result<(), BoxError> {
         }
         None => Arc::new(SystemClock),
     };
-    let audit = open_audit(&args, dir, &root)?;
     let (metrics, prometheus) = crate::monitor::prometheus()?;
+    let audit = open_audit(&args, dir, &root, metrics.audit())?;
     let service = Service::with_metrics(
         Arc::new(store),
         root,
@@ -196,6 +196,7 @@ fn open_audit(
     args: &ServeArgs,
     dir: &Path,
     root: &strongroom_crypto::seal::RootKey,
+    metrics: strongroom_service::metrics::AuditMetrics,
 ) -> Result<Option<Arc<strongroom_audit::AuditLog>>, BoxError> {
     if args.audit == AuditMode::Off {
         tracing::warn!("the audit trail is OFF: requests are not recorded");
@@ -206,6 +207,9 @@ fn open_audit(
         best_effort: args.audit == AuditMode::BestEffort,
         digest_interval: Duration::from_secs(args.audit_digest_interval.max(1)),
         max_segment_bytes: args.audit_segment_mib.max(1).saturating_mul(1024 * 1024),
+        on_fsync: Some(strongroom_audit::FsyncHook(Arc::new(move |took| {
+            metrics.observe_fsync(took);
+        }))),
         ..strongroom_audit::AuditOptions::default()
     };
     let log = strongroom_audit::AuditLog::open(
