@@ -275,6 +275,12 @@ fn describe(r: &dyn Recorder) {
 }
 
 impl Metrics {
+    /// The recorder these metrics go to (`None` when disabled), for other parts of the server
+    /// (the alert engine) to record their own metrics next to the service's.
+    pub fn recorder(&self) -> Option<SharedRecorder> {
+        self.inner.recorder.clone()
+    }
+
     /// Metrics recorded by `recorder`.
     pub fn new(recorder: SharedRecorder) -> Self {
         let r = recorder.as_ref();

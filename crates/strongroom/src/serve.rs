@@ -64,6 +64,10 @@ pub(crate) struct ServeArgs {
     /// How often background work (due rotations, ended deletion windows) runs.
     #[arg(long, default_value = "10", value_name = "SECONDS")]
     scheduler_interval: u64,
+    /// Alert rules over the audit trail, delivered to signed webhooks and the log (a TOML
+    /// file; docs/alerts.md). Needs the audit trail.
+    #[arg(long, value_name = "FILE")]
+    alerts: Option<PathBuf>,
 }
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -106,6 +110,7 @@ async fn serve_dev(args: ServeArgs) -> Result<(), BoxError> {
         AccountId::parse(&args.dev_account).ok_or("--dev-account must be a 12-digit account id")?;
     let dir = &args.data_dir;
     dev::prepare_data_dir(dir)?;
+    let alert_config = load_alerts(&args, dir)?;
     let _lock = dev::lock_data_dir(dir)?;
     let seal = DevFileSeal::new(dir.join("root.key"));
     tracing::warn!("{}; never use dev mode for real keys", seal.describe());
@@ -134,6 +139,7 @@ async fn serve_dev(args: ServeArgs) -> Result<(), BoxError> {
     if let Some(log) = &audit {
         service.attach_audit(Arc::clone(log));
     }
+    let alerts = start_alerts(alert_config, audit.as_deref(), &service)?;
     let requested = dev::requested_credentials(args.dev_access_key_id, args.dev_secret_access_key);
     let previous = dev::previous_access_key_id(dir);
     let creds = service.bootstrap_dev(&account, requested, previous).await?;
@@ -175,6 +181,7 @@ async fn serve_dev(args: ServeArgs) -> Result<(), BoxError> {
     scheduler.abort();
     usage_flusher.abort();
     upkeep.abort();
+    stop_alerts(alerts).await;
     if let Some(log) = &audit
         && let Err(e) = log.close().await
     {
@@ -235,4 +242,74 @@ fn print_banner(env: &strongroom_crypto::secret::SecretBytes, dir: &Path) {
         dir.join("dev-credentials.env").display()
     );
     let _ = out.flush();
+}
+
+/// Reads and checks `--alerts FILE` before anything starts: a bad file, or alerts without the
+/// audit trail they read, refuses to start.
+fn load_alerts(
+    args: &ServeArgs,
+    dir: &Path,
+) -> Result<Option<strongroom_alerts::AlertConfig>, BoxError> {
+    let Some(file) = &args.alerts else {
+        return Ok(None);
+    };
+    if args.audit == AuditMode::Off {
+        return Err(format!(
+            "--alerts {} needs the audit trail, whose events the rules read: drop --audit off",
+            file.display()
+        )
+        .into());
+    }
+    let config = strongroom_alerts::AlertConfig::load(file, dir)?;
+    tracing::info!(
+        file = %file.display(),
+        rules = ?config.rule_names().collect::<Vec<_>>(),
+        dead_letter = %config.dead_letter_path().display(),
+        "alert rules loaded"
+    );
+    Ok(Some(config))
+}
+
+/// Starts the alert engine and attaches it to the audit trail.
+fn start_alerts(
+    config: Option<strongroom_alerts::AlertConfig>,
+    log: Option<&strongroom_audit::AuditLog>,
+    service: &Service,
+) -> Result<Option<strongroom_alerts::AlertEngine>, BoxError> {
+    let (Some(config), Some(log)) = (config, log) else {
+        return Ok(None);
+    };
+    let options = strongroom_alerts::EngineOptions {
+        // Windows are real time, also under the test-only clock control.
+        clock: Arc::new(SystemClock),
+        random: Arc::new(SystemRandom),
+        metrics: service.metrics().recorder().map_or_else(
+            strongroom_alerts::AlertMetrics::disabled,
+            strongroom_alerts::AlertMetrics::new,
+        ),
+        queue: strongroom_alerts::DEFAULT_QUEUE,
+    };
+    let engine = strongroom_alerts::AlertEngine::start(config, options)?;
+    if !log.set_observer(engine.observer()) {
+        return Err("the audit trail already has an observer".into());
+    }
+    Ok(Some(engine))
+}
+
+/// Lets the alert engine evaluate what is queued and finish deliveries (within its grace
+/// period), then reports what it did.
+async fn stop_alerts(engine: Option<strongroom_alerts::AlertEngine>) {
+    if let Some(engine) = engine {
+        let s = engine.shutdown().await;
+        tracing::info!(
+            target: "strongroom::alert",
+            fired = s.fired,
+            delivered = s.delivered,
+            dead_lettered = s.dead_lettered,
+            lost = s.lost,
+            attempts = s.attempts,
+            dropped_events = s.dropped_events,
+            "alert engine stopped"
+        );
+    }
 }

@@ -3,7 +3,8 @@
 //! `cargo run -p xtask -- layering` fails when a crate depends on one the architecture forbids
 //! (docs/ARCHITECTURE.md): the direction of workspace dependencies, and which external crates
 //! each layer may name (only `crypto` names aws-lc-rs; `core` never sees HTTP, async runtimes,
-//! JSON or SQL; front ends never touch storage; the audit log knows no operation, HTTP or store).
+//! JSON or SQL; front ends never touch storage; the audit log knows no operation, HTTP or store; alert
+//! rules see audit events only).
 #![forbid(unsafe_code)]
 
 use std::process::{Command, ExitCode};
@@ -20,6 +21,12 @@ const ALLOWED: &[(&str, &[&str])] = &[
     (
         "strongroom-audit",
         &["strongroom-core", "strongroom-crypto"],
+    ),
+    // Alert rules over audit events: reads events (audit), the clock (core), HMAC and
+    // randomness (crypto). Knows no service, store or front end.
+    (
+        "strongroom-alerts",
+        &["strongroom-core", "strongroom-crypto", "strongroom-audit"],
     ),
     (
         "strongroom-service",
@@ -51,6 +58,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "strongroom-api-aws",
             "strongroom-sigv4",
             "strongroom-audit",
+            "strongroom-alerts",
         ],
     ),
     ("xtask", &[]),
@@ -86,6 +94,8 @@ const FORBIDDEN_EXTERNAL: &[(&str, &[&str])] = &[
         "strongroom-audit",
         &["http", "hyper", "axum", "rusqlite", "aws-lc-rs"],
     ),
+    // A webhook client (hyper's client, rustls), not a server or a store.
+    ("strongroom-alerts", &["axum", "rusqlite", "aws-lc-rs"]),
     (
         "strongroom-service",
         &[
@@ -227,6 +237,9 @@ mod tests {
             edge("strongroom-audit", "strongroom-crypto", None),
             edge("strongroom-audit", "tokio", None),
             edge("strongroom-service", "strongroom-audit", None),
+            edge("strongroom-alerts", "strongroom-audit", None),
+            edge("strongroom-alerts", "hyper", None),
+            edge("strongroom", "strongroom-alerts", None),
         ];
         assert!(violations(&e, &ws()).is_empty());
     }
@@ -244,8 +257,13 @@ mod tests {
             edge("strongroom-audit", "aws-lc-rs", None),
             edge("strongroom-audit", "http", None),
             edge("strongroom-core", "strongroom-audit", None),
+            edge("strongroom-alerts", "strongroom-service", None),
+            edge("strongroom-alerts", "strongroom-store", None),
+            edge("strongroom-alerts", "aws-lc-rs", None),
+            edge("strongroom-audit", "strongroom-alerts", None),
+            edge("strongroom-service", "strongroom-alerts", None),
         ];
         let v = violations(&e, &ws());
-        assert_eq!(v.len(), 10, "{v:?}");
+        assert_eq!(v.len(), 15, "{v:?}");
     }
 }
