@@ -29,6 +29,9 @@ const ENVELOPE_BYTES: usize = 128;
 /// The open segment is extended by this many zero bytes at a time (less for small segments),
 /// so that an `fdatasync` overwrites allocated blocks and need not commit a new file size.
 const PREALLOCATE_BYTES: u64 = 4 * 1024 * 1024;
+/// In best-effort mode no request waits for a sync, so the writer syncs at most this often and
+/// lets events gather in between: one sync per interval instead of one after another.
+const BEST_EFFORT_SYNC_INTERVAL: Duration = Duration::from_millis(5);
 
 /// How the log rotates, digests and answers. [`AuditOptions::default`] gives the documented
 /// defaults.
@@ -48,8 +51,9 @@ pub struct AuditOptions {
     /// [`AuditError::QueueFull`] at once. Default 100,000.
     pub max_pending: usize,
     /// **Best-effort mode.** `record` returns as soon as the event is queued, before it is
-    /// written or synced; write failures are only logged. Events are lost if the process or
-    /// the machine stops before the writer syncs them (normally within milliseconds), and a
+    /// written or synced; write failures are only logged. The writer syncs at most every 5 ms,
+    /// whatever the load. Events are lost if the process or the machine stops before the
+    /// writer syncs them (within about 5 ms), and a
     /// failed disk is noticed by the log, not by the caller. Default `false`: fail-closed,
     /// `record` returns only once the event is durable and the caller treats an error as
     /// "no answer".
@@ -507,8 +511,14 @@ impl Writer {
                             Err(_) => break,
                         }
                     }
+                    let started = Instant::now();
                     if let Some(close) = self.handle_batch(batch) {
                         break Some(close);
+                    }
+                    if self.options.best_effort {
+                        std::thread::sleep(
+                            BEST_EFFORT_SYNC_INTERVAL.saturating_sub(started.elapsed()),
+                        );
                     }
                 }
                 Err(mpsc::RecvTimeoutError::Timeout) => self.on_idle(),

@@ -502,6 +502,34 @@ fn best_effort_returns_at_once_and_flush_makes_durable() {
     rt.block_on(log.close()).unwrap();
 }
 
+#[test]
+fn best_effort_syncs_at_most_every_few_milliseconds() {
+    let fx = Fixture::new();
+    let rt = rt();
+    let log = fx.open(AuditOptions {
+        best_effort: true,
+        ..AuditOptions::default()
+    });
+    let started = std::time::Instant::now();
+    rt.block_on(async {
+        for i in 0..200 {
+            log.record(event(i)).await.unwrap();
+            tokio::time::sleep(Duration::from_micros(300)).await;
+        }
+        log.flush().await.unwrap();
+    });
+    let elapsed_ms = started.elapsed().as_millis() as u64;
+    let stats = log.stats();
+    assert_eq!(stats.events, 200);
+    // Fail-closed would sync for (nearly) every one of these spaced-out events.
+    assert!(
+        stats.fsyncs <= elapsed_ms / 5 + 3,
+        "{} syncs in {elapsed_ms} ms",
+        stats.fsyncs
+    );
+    rt.block_on(log.close()).unwrap();
+}
+
 /// Collects the event ids it is shown.
 #[derive(Debug, Default)]
 struct Seen(std::sync::Mutex<Vec<uuid::Uuid>>);
