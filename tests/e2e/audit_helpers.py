@@ -1,6 +1,7 @@
 """Helpers for the audit-trail tests: reading `DATA_DIR/audit` the way an auditor
 would (segments, records, the hash chain, the signed digests), running
-`strongroom audit verify|query|export`, and tampering with copies of a log.
+`strongroom audit verify|query|export`, tampering with copies of a log, and
+sending raw IAM/STS requests whose region and credentials a test chooses.
 
 The on-disk format these helpers check independently of the server is the one
 the server documents: `segment-NNNNNNNN.jsonl` files of one JSON record per line,
@@ -12,24 +13,38 @@ digests signed with Ed25519 over a fixed text (see `digest_signing_text`).
 from __future__ import annotations
 
 import base64
+import calendar
+import datetime as dt
 import hashlib
 import json
 import re
 import shutil
 import subprocess
 import time
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from kms_helpers import RawResponse, send_raw
 
 CLI_TIMEOUT_S = 60
 GENESIS_PREV = "0" * 64
 SEGMENT_RE = re.compile(r"^segment-(\d{8})\.jsonl$")
 TAMPERED_RE = re.compile(r"TAMPERED: (?P<segment>\S+) line (?P<line>\d+)(?: \(seq (?P<seq>\d+)\))?: (?P<problem>.+)")
 KMS_SOURCE = "kms.amazonaws.com"
+IAM_SOURCE = "iam.amazonaws.com"
+STS_SOURCE = "sts.amazonaws.com"
+CLOUDTRAIL_SOURCE = "cloudtrail.amazonaws.com"
+# How CloudTrail writes the dates inside IAM's and STS's responseElements.
+CLOUDTRAIL_DATE_RE = re.compile(
+    r"^(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [1-9]\d?, \d{4} (1[0-2]|[1-9]):[0-5]\d:[0-5]\d [AP]M$")
 # CloudTrail's member order for an API call (errorCode/errorMessage only on failures).
 API_CALL_MEMBERS = [
     "eventVersion", "userIdentity", "eventTime", "eventSource", "eventName", "awsRegion",
@@ -63,21 +78,26 @@ class Line:
         return "digest" in self.record
 
 
+def segment_content(path: Path, *, last: bool = True) -> bytes:
+    """A segment's content. The segment being written (`last`) is preallocated: its content
+    ends at the first zero byte and only zeros follow. Sealed segments have no padding."""
+    data = path.read_bytes()
+    zero = data.find(b"\0")
+    if zero >= 0:
+        assert last, f"{path.name}: zero padding in a sealed segment"
+        assert data[zero:].count(b"\0") == len(data) - zero, (
+            f"{path.name}: data after the zero padding at offset {zero}")
+        data = data[:zero]
+    return data
+
+
 def read_lines(directory: Path, *, allow_torn_tail: bool = False) -> list[Line]:
     """Every complete line of every segment, in order. A final line without a
     newline is an error unless `allow_torn_tail` (then it is left out)."""
     lines: list[Line] = []
     paths = segment_paths(directory)
     for index, path in enumerate(paths):
-        data = path.read_bytes()
-        # The segment being written is preallocated: its content ends at the first zero
-        # byte and only zeros follow. Sealed segments have no padding.
-        zero = data.find(b"\0")
-        if zero >= 0:
-            assert index == len(paths) - 1, f"{path.name}: zero padding in a sealed segment"
-            assert data[zero:].count(b"\0") == len(data) - zero, (
-                f"{path.name}: data after the zero padding at offset {zero}")
-            data = data[:zero]
+        data = segment_content(path, last=index == len(paths) - 1)
         parts = data.split(b"\n")
         tail = parts.pop()  # b"" when the file ends with a newline
         if tail:
@@ -94,6 +114,17 @@ def events(directory: Path, *, allow_torn_tail: bool = False) -> list[dict]:
 
 def kms_events(directory: Path, **kwargs) -> list[dict]:
     return [e for e in events(directory, **kwargs) if e.get("eventSource") == KMS_SOURCE]
+
+
+def events_of(directory: Path, source: str, **kwargs) -> list[dict]:
+    return [e for e in events(directory, **kwargs) if e.get("eventSource") == source]
+
+
+def cloudtrail_date(when: dt.datetime) -> str:
+    """`when` (aware) as CloudTrail writes IAM's dates: `Jul 15, 2014 9:40:13 PM` (UTC)."""
+    u = when.astimezone(dt.timezone.utc)
+    hour12 = u.hour % 12 or 12
+    return f"{u:%b} {u.day}, {u.year} {hour12}:{u:%M:%S} {'AM' if u.hour < 12 else 'PM'}"
 
 
 def events_with_request_id(directory: Path, request_id: str) -> list[dict]:
@@ -120,9 +151,31 @@ def event_time(epoch: float) -> str:
 
 def parse_event_time(text: str) -> float:
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", text), f"not a CloudTrail time: {text!r}"
-    import calendar
-
     return float(calendar.timegm(time.strptime(text, "%Y-%m-%dT%H:%M:%SZ")))
+
+
+# -- raw Query requests (IAM, STS) -------------------------------------------------------------
+
+FORM_CONTENT_TYPE = "application/x-www-form-urlencoded; charset=utf-8"
+
+
+def query_request(endpoint: str, service: str, params: dict[str, str] | None = None, *,
+                  body: bytes | None = None, access_key_id: str | None = None,
+                  secret_access_key: str | None = None, session_token: str | None = None,
+                  region: str = "us-east-1", user_agent: str | None = None) -> tuple[RawResponse, str | None]:
+    """POST / with a form body (`params` encoded, or `body` as is), signed like botocore signs
+    for `service` and `region` unless no access key is given. Returns the response and the
+    request's signature (hex), if signed."""
+    data = body if body is not None else urllib.parse.urlencode(params or {}).encode()
+    headers = {"Content-Type": FORM_CONTENT_TYPE}
+    if user_agent is not None:
+        headers["User-Agent"] = user_agent
+    request = AWSRequest(method="POST", url=endpoint.rstrip("/") + "/", data=data, headers=headers)
+    signature = None
+    if access_key_id is not None:
+        SigV4Auth(Credentials(access_key_id, secret_access_key, session_token), service, region).add_auth(request)
+        signature = request.headers["Authorization"].rsplit("Signature=", 1)[1]
+    return send_raw(endpoint, dict(request.headers.items()), data), signature
 
 
 def poll(predicate: Callable[[], Any], timeout: float, what: str, interval: float = 0.05) -> Any:

@@ -1,12 +1,22 @@
-"""The audit trail (`DATA_DIR/audit`): every KMS request becomes one CloudTrail
-record, written before the answer leaves (fail-closed), in a hash-chained log
-with signed digests that `strongroom audit verify` checks offline; `audit
-query`/`audit export` read it back; scheduled work appears as AwsServiceEvents.
+"""The audit trail (`DATA_DIR/audit`): every KMS, IAM and STS request becomes one
+CloudTrail record, written before the answer leaves (fail-closed), in a
+hash-chained log with signed digests that `strongroom audit verify` checks
+offline; `audit query`/`audit export` read it back; scheduled work appears as
+AwsServiceEvents. (CloudTrail's LookupEvents over HTTP: test_lookup_events.py.)
 
 Every test here uses a private server (a few module-scoped ones shared by the
 tests that only read their log), so its audit directory holds only the events
-the tests caused. IAM and STS requests are not audited (yet): the tests
-look only at events whose eventSource is kms.amazonaws.com and never at IAM/STS.
+the tests caused. The KMS tests set up principals through IAM and STS, whose
+events are in the log too: they look at the events whose eventSource is
+kms.amazonaws.com; section (8) checks the IAM and STS events.
+
+IAM and STS records follow the IAM user guide's "Logging IAM and AWS STS API
+calls with AWS CloudTrail": eventSource iam/sts.amazonaws.com, IAM recorded in
+us-east-1 (a global service) and STS in the region of its endpoint, readOnly
+for Get*/List* and for STS's calls, requestParameters lowerCamel, the
+responseElements of the calls that create something (CreateAccessKey without
+its secret; AssumeRole without its session token, a Strongroom choice), IAM's
+dates as "Jul 15, 2014 9:40:13 PM", and AssumeRole naming its role in resources.
 
 AWS sources for the record shape: CloudTrail's "record contents" reference and
 the KMS developer guide's "Examples of AWS KMS log entries" (ct-*.html), e.g.
@@ -25,6 +35,7 @@ import re
 import shutil
 import threading
 import time
+import urllib.parse
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,13 +48,18 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from audit_helpers import (
     API_CALL_MEMBERS,
+    CLOUDTRAIL_DATE_RE,
+    IAM_SOURCE,
     KMS_SOURCE,
+    STS_SOURCE,
     assert_verifies,
     audit_dir,
     check_log_independently,
+    cloudtrail_date,
     copy_log,
     event_time,
     events,
+    events_of,
     export,
     kms_events,
     line_hash,
@@ -51,16 +67,19 @@ from audit_helpers import (
     parse_event_time,
     poll,
     query,
+    query_request,
     run_audit,
     read_lines,
     rewrite_segment,
+    segment_content,
     segment_paths,
     tampered,
     the_event,
 )
-from iam_sts_helpers import allow, client, make_role, make_user, session_client
+from iam_sts_helpers import allow, client, make_role, make_user, session_client, trust, xml_error
 from kms_helpers import (
     DAY_S,
+    aws_client,
     build_request,
     default_policy,
     find_secret,
@@ -109,16 +128,33 @@ def request_id_of(response: dict) -> str:
 
 
 class UserAgentTap:
-    """Remembers the User-Agent header of the last request a boto3 client sent."""
+    """Remembers the User-Agent header of the last request a boto3 client (any service) sent."""
 
-    def __init__(self, kms) -> None:
-        self.kms = kms
+    def __init__(self, client_) -> None:
+        self.client = client_
         self.last: str | None = None
-        kms.meta.events.register("before-send.kms", self._capture)
+        client_.meta.events.register("before-send", self._capture)
 
     def _capture(self, request, **_: Any) -> None:
         value = request.headers.get("User-Agent")
         self.last = value.decode() if isinstance(value, bytes) else value
+
+
+def _invoke(name: str, tap: UserAgentTap, method: str, error: str | None, kwargs: dict) -> tuple[dict, float, float]:
+    """Calls `method` of the tapped client; checks it failed with `error` (or succeeded, when
+    None). Returns the response (the error response of a failure) and when the call ran."""
+    started = time.time()
+    try:
+        response, failure = getattr(tap.client, method)(**kwargs), None
+    except ClientError as exc:
+        response, failure = exc.response, exc
+    finished = time.time()
+    if error is None:
+        assert failure is None, f"{name}: {failure}"
+    else:
+        assert failure is not None, f"{name} succeeded; expected {error}"
+        assert response["Error"]["Code"] == error, f"{name}: {response['Error']}"
+    return response, started, finished
 
 
 # -- (1) one event per request, with the right contents ---------------------------------------
@@ -161,17 +197,7 @@ def _run_scenario(srv: StrongroomServer) -> Scenario:
              resources: list[str] | Callable[[dict], list[str]], identity: dict = root,
              params: Any = NOT_CHECKED, error: str | None = None, **kwargs) -> dict:
         assert name not in sc.cases, name
-        started = time.time()
-        try:
-            response, failure = getattr(tap.kms, method)(**kwargs), None
-        except ClientError as exc:
-            response, failure = exc.response, exc
-        finished = time.time()
-        if error is None:
-            assert failure is None, f"{name}: {failure}"
-        else:
-            assert failure is not None, f"{name} succeeded; expected {error}"
-            assert response["Error"]["Code"] == error, f"{name}: {response['Error']}"
+        response, started, finished = _invoke(name, tap, method, error, kwargs)
         sc.cases[name] = Case(
             request_id=request_id_of(response), event_name=event_name, identity=identity,
             read_only=read_only, resources=resources(response) if callable(resources) else resources,
@@ -351,18 +377,23 @@ def _run_scenario(srv: StrongroomServer) -> Scenario:
     return sc
 
 
-@pytest.fixture(scope="module")
-def scenario(strongroom_bin, tmp_path_factory):
-    root = tmp_path_factory.mktemp("audit-ops")
+def _scenario_of(strongroom_bin, tmp_path_factory, name: str, run: Callable[[StrongroomServer], Any]):
+    """A module's private server, the scenario `run` makes on it, and the server stopped after."""
+    root = tmp_path_factory.mktemp(name)
     # No digest while the scenario runs (the live-log test counts on it).
     srv = StrongroomServer(strongroom_bin, root / "data", root / "logs", access_key_id=random_access_key_id(),
                            secret_access_key=random_secret_access_key(),
                            extra_args=["--audit-digest-interval", "3600"])
     srv.start()
     try:
-        yield _run_scenario(srv)
+        yield run(srv)
     finally:
         srv.stop()
+
+
+@pytest.fixture(scope="module")
+def scenario(strongroom_bin, tmp_path_factory):
+    yield from _scenario_of(strongroom_bin, tmp_path_factory, "audit-ops", _run_scenario)
 
 
 SCENARIO_CASES = [
@@ -396,52 +427,68 @@ def _without_unchecked(value: Any) -> Any:
     return value
 
 
+class EventCheck:
+    """Collects every way an event differs from what a case expects, to report them at once."""
+
+    def __init__(self, event: dict) -> None:
+        self.event = event
+        self.problems: list[str] = []
+
+    def expect(self, what: str, want: Any, got: Any = NOT_CHECKED) -> None:
+        got = self.event.get(what) if got is NOT_CHECKED else got
+        if want != got:
+            self.problems.append(f"{what}: expected {want!r}, got {got!r}")
+
+    def common(self, case: Any) -> None:
+        """What every API call's record says the same way, whatever the service: the error,
+        the caller, CloudTrail's fixed members, where the request came from, its ids, its time
+        and CloudTrail's member order."""
+        event = self.event
+        self.expect("eventName", case.event_name)
+        self.expect("errorCode", case.error[0] if case.error else None)
+        self.expect("errorMessage", case.error[1] if case.error else None)
+        self.expect("readOnly", case.read_only)
+        if not _identity_matches(case.identity, event.get("userIdentity")):
+            self.problems.append(f"userIdentity: expected {_without_unchecked(case.identity)!r}, "
+                                 f"got {event.get('userIdentity')!r}")
+        self.expect("eventVersion", "1.08")
+        self.expect("eventType", "AwsApiCall")
+        self.expect("managementEvent", True)
+        self.expect("eventCategory", "Management")
+        self.expect("sourceIPAddress", LOCALHOST)
+        self.expect("userAgent", case.user_agent)
+        if not UUID_RE.match(str(event.get("eventID"))):
+            self.problems.append(f"eventID {event.get('eventID')!r} is not a UUID")
+        self.expect("eventID differs from requestID", True, event.get("eventID") != case.request_id)
+        when = parse_event_time(event["eventTime"])
+        if not int(case.started) <= when <= case.finished + 1:
+            self.problems.append(f"eventTime {event['eventTime']} outside the request's "
+                                 f"{event_time(case.started)}..{event_time(case.finished)}")
+        members = [m for m in API_CALL_MEMBERS if case.error or m not in ("errorCode", "errorMessage")]
+        self.expect("members, in CloudTrail's order", members, list(event))
+
+    def assert_none(self, name: str, request_id: str) -> None:
+        assert not self.problems, f"{name} (requestID {request_id}):\n  " + "\n  ".join(self.problems)
+
+
 @pytest.mark.parametrize("name", SCENARIO_CASES)
 def test_each_request_is_one_event_carrying_its_request_id(scenario, name):
     srv, case = scenario.srv, scenario.cases[name]
     acct = srv.account_id
-    event = the_event(audit_dir(srv), case.request_id)
-    problems: list[str] = []
-
-    def expect(what: str, want: Any, got: Any) -> None:
-        if want != got:
-            problems.append(f"{what}: expected {want!r}, got {got!r}")
-
-    expect("eventName", case.event_name, event.get("eventName"))
-    expect("errorCode", case.error[0] if case.error else None, event.get("errorCode"))
-    expect("errorMessage", case.error[1] if case.error else None, event.get("errorMessage"))
-    if not _identity_matches(case.identity, event.get("userIdentity")):
-        problems.append(f"userIdentity: expected {_without_unchecked(case.identity)!r}, "
-                        f"got {event.get('userIdentity')!r}")
-    expect("resources", [{"accountId": acct, "type": "AWS::KMS::Key", "ARN": arn} for arn in case.resources],
-           event.get("resources"))
-    expect("readOnly", case.read_only, event.get("readOnly"))
-    expect("eventVersion", "1.08", event.get("eventVersion"))
-    expect("eventSource", KMS_SOURCE, event.get("eventSource"))
-    expect("eventType", "AwsApiCall", event.get("eventType"))
-    expect("managementEvent", True, event.get("managementEvent"))
-    expect("eventCategory", "Management", event.get("eventCategory"))
-    expect("responseElements", None, event.get("responseElements"))
-    expect("sourceIPAddress", LOCALHOST, event.get("sourceIPAddress"))
-    expect("userAgent", case.user_agent, event.get("userAgent"))
+    check = EventCheck(the_event(audit_dir(srv), case.request_id))
+    check.common(case)
+    check.expect("resources", [{"accountId": acct, "type": "AWS::KMS::Key", "ARN": arn} for arn in case.resources])
+    check.expect("eventSource", KMS_SOURCE)
+    check.expect("responseElements", None)
     if case.authenticated:
-        expect("recipientAccountId", acct, event.get("recipientAccountId"))
-    if not UUID_RE.match(str(event.get("eventID"))):
-        problems.append(f"eventID {event.get('eventID')!r} is not a UUID")
-    expect("eventID differs from requestID", True, event.get("eventID") != case.request_id)
-    when = parse_event_time(event["eventTime"])
-    if not int(case.started) <= when <= case.finished + 1:
-        problems.append(f"eventTime {event['eventTime']} outside the request's "
-                        f"{event_time(case.started)}..{event_time(case.finished)}")
-    members = [m for m in API_CALL_MEMBERS if case.error or m not in ("errorCode", "errorMessage")]
-    expect("members, in CloudTrail's order", members, list(event))
+        check.expect("recipientAccountId", acct)
     # The region the request was signed for (its credential scope), also for an access key the
     # server does not know: the scope names it, and CloudTrail has no event without an awsRegion.
     if case.region is not NOT_CHECKED:
-        expect("awsRegion", case.region, event.get("awsRegion"))
+        check.expect("awsRegion", case.region)
     if case.params is not NOT_CHECKED:
-        expect("requestParameters", case.params, event.get("requestParameters"))
-    assert not problems, f"{name} (requestID {case.request_id}):\n  " + "\n  ".join(problems)
+        check.expect("requestParameters", case.params)
+    check.assert_none(name, case.request_id)
 
 
 def test_the_log_holds_exactly_the_kms_requests_made(scenario):
@@ -1014,12 +1061,20 @@ def test_query_and_export_filters(make_server, strongroom_bin):
     directory = audit_dir(srv)
     everything = kms_events(directory)
     assert [e["requestID"] for e in everything] == [m.request_id for m in made]
+    # Setting up the user took three IAM calls by root, in the log too (and nothing else is).
+    others = [e for e in events(directory) if e["eventSource"] != KMS_SOURCE]
+    assert [(e["eventSource"], e["eventName"]) for e in others] == [
+        ("iam.amazonaws.com", "CreateUser"), ("iam.amazonaws.com", "PutUserPolicy"),
+        ("iam.amazonaws.com", "CreateAccessKey")], others
+    assert query(strongroom_bin, directory, "--event-name", "CreateUser") == others[:1]
+    assert query(strongroom_bin, directory) == events(directory)
 
     def ids(*filters: str) -> list[str]:
+        """The KMS events a query selects (the IAM set-up calls are checked above)."""
         got = query(strongroom_bin, directory, *filters)
         exported = export(strongroom_bin, directory, *filters)
         assert list(exported) == ["Records"] and exported["Records"] == got, filters
-        return [e["requestID"] for e in got]
+        return [e["requestID"] for e in got if e["eventSource"] == KMS_SOURCE]
 
     def expected(pred: Callable[[Made], bool]) -> list[str]:
         return [m.request_id for m in made if pred(m)]
@@ -1027,7 +1082,7 @@ def test_query_and_export_filters(make_server, strongroom_bin):
     middle = event_time(phase1_end + 5 * DAY_S)
     later = event_time(phase1_end + 20 * DAY_S)
     assert ids() == expected(lambda m: True)
-    assert query(strongroom_bin, directory) == everything  # the events exactly as logged, no digests
+    assert [e for e in query(strongroom_bin, directory) if e["eventSource"] == KMS_SOURCE] == everything
     assert ids("--key", a["Arn"]) == expected(lambda m: m.key == a["Arn"])
     assert ids("--key", a["KeyId"]) == expected(lambda m: m.key == a["Arn"])
     assert ids("--key", b["Arn"]) == expected(lambda m: m.key == b["Arn"])
@@ -1233,3 +1288,402 @@ def test_reordered_segments_are_detected(segmented_log, strongroom_bin, tmp_path
     finding = tampered(strongroom_bin, copy)
     assert (finding["segment"], finding["line"], finding["seq"]) == ("segment-00000002.jsonl", 1, seq3), \
         finding["output"]
+
+
+# -- (8) IAM and STS requests ----------------------------------------------------------------
+
+# Both clients sign for this region: STS records it, IAM (global) records us-east-1.
+SIGNED_REGION = "eu-west-1"
+IAM_REGION = "us-east-1"
+
+
+@dataclass
+class QueryCase:
+    """One IAM or STS request the scenario made and what its audit event must say."""
+
+    request_id: str
+    source: str
+    event_name: str
+    identity: dict
+    read_only: bool
+    region: str
+    params: Any = None
+    elements: Any = None
+    resources: list[dict] = field(default_factory=list)
+    error: tuple[str, str] | None = None
+    user_agent: str | None = None
+    started: float = 0.0
+    finished: float = 0.0
+    authenticated: bool = True
+
+
+@dataclass
+class QueryScenario:
+    srv: StrongroomServer
+    cases: dict[str, QueryCase] = field(default_factory=dict)
+    secrets: dict[str, bytes] = field(default_factory=dict)
+
+
+def _role_resource(account_id: str, arn: str) -> dict:
+    return {"accountId": account_id, "type": "AWS::IAM::Role", "ARN": arn}
+
+
+def _iam_user_identity(account_id: str, user: dict, access_key_id: str) -> dict:
+    return {"type": "IAMUser", "principalId": user["UserId"], "arn": user["Arn"], "accountId": account_id,
+            "accessKeyId": access_key_id, "userName": user["UserName"]}
+
+
+def _run_query_scenario(srv: StrongroomServer) -> QueryScenario:
+    acct = srv.account_id
+    sc = QueryScenario(srv)
+    sc.secrets["root secret access key"] = srv.secret_access_key.encode()
+    root = root_identity(srv)
+
+    def boto(service: str, akid: str, secret: str, token: str | None = None, *,
+             validate: bool = True) -> UserAgentTap:
+        return UserAgentTap(aws_client(service, srv.endpoint, akid, secret, token, SIGNED_REGION,
+                                       validate=validate))
+
+    iam = boto("iam", srv.access_key_id, srv.secret_access_key)
+    iam_raw = boto("iam", srv.access_key_id, srv.secret_access_key, validate=False)
+    sts = boto("sts", srv.access_key_id, srv.secret_access_key)
+
+    def call(name: str, tap: UserAgentTap, method: str, *, params: Any, identity: dict = root,
+             read_only: bool = False, elements: Any = None, resources: list[dict] | None = None,
+             error: str | None = None, **kwargs) -> dict:
+        assert name not in sc.cases, name
+        response, started, finished = _invoke(name, tap, method, error, kwargs)
+        source = STS_SOURCE if tap.client.meta.service_model.service_name == "sts" else IAM_SOURCE
+        sc.cases[name] = QueryCase(
+            request_id=request_id_of(response), source=source, event_name=name.split("-")[0],
+            identity=identity, read_only=read_only, region=SIGNED_REGION if source == STS_SOURCE else IAM_REGION,
+            params=params, elements=elements(response) if callable(elements) else elements,
+            resources=resources or [],
+            error=None if error is None else (error, response["Error"]["Message"]),
+            user_agent=tap.last, started=started, finished=finished)
+        return response
+
+    def raw(name: str, service: str, event_name: str, *, form: dict | None = None, body: bytes | None = None,
+            akid: str | None, secret: str | None, code: str, identity: dict, params: Any = None,
+            read_only: bool = False, region: str = IAM_REGION) -> None:
+        started = time.time()
+        resp, signature = query_request(srv.endpoint, service, form, body=body, access_key_id=akid,
+                                        secret_access_key=secret, region=SIGNED_REGION,
+                                        user_agent=RAW_USER_AGENT)
+        _, got_code, message = xml_error(resp)
+        assert got_code == code, (name, resp.status, resp.body)
+        if signature:
+            sc.secrets[f"signature of {name}"] = signature.encode()
+        sc.cases[name] = QueryCase(
+            request_id=resp.header("x-amzn-RequestId"), source=IAM_SOURCE if service == "iam" else STS_SOURCE,
+            event_name=event_name, identity=identity, read_only=read_only, region=region, params=params,
+            error=(code, message), user_agent=RAW_USER_AGENT, started=started, finished=time.time(),
+            authenticated=False)
+
+    # Users, their access keys, inline policies and tags.
+    alice_name = unique("audit-alice")
+    alice = call("CreateUser", iam, "create_user", UserName=alice_name, Path="/audit/",
+                 Tags=[{"Key": "team", "Value": "blue"}],
+                 params={"userName": alice_name, "path": "/audit/", "tags": [{"key": "team", "value": "blue"}]},
+                 elements=lambda r: {"user": {
+                     "path": "/audit/", "userName": alice_name, "userId": r["User"]["UserId"],
+                     "arn": r["User"]["Arn"], "createDate": cloudtrail_date(r["User"]["CreateDate"]),
+                     "tags": [{"key": "team", "value": "blue"}]}})["User"]
+    call("GetUser", iam, "get_user", UserName=alice_name, read_only=True, params={"userName": alice_name})
+    call("ListUsers", iam, "list_users", PathPrefix="/audit/", MaxItems=10, read_only=True,
+         params={"pathPrefix": "/audit/", "maxItems": 10})
+    user_policy = json.dumps(allow(["sts:AssumeRole", "cloudtrail:LookupEvents"]))
+    call("PutUserPolicy", iam, "put_user_policy", UserName=alice_name, PolicyName="inline",
+         PolicyDocument=user_policy,
+         params={"userName": alice_name, "policyName": "inline", "policyDocument": user_policy})
+    call("GetUserPolicy", iam, "get_user_policy", UserName=alice_name, PolicyName="inline", read_only=True,
+         params={"userName": alice_name, "policyName": "inline"})
+    call("ListUserPolicies", iam, "list_user_policies", UserName=alice_name, read_only=True,
+         params={"userName": alice_name})
+    key = call("CreateAccessKey", iam, "create_access_key", UserName=alice_name, params={"userName": alice_name},
+               elements=lambda r: {"accessKey": {
+                   "userName": alice_name, "accessKeyId": r["AccessKey"]["AccessKeyId"], "status": "Active",
+                   "createDate": cloudtrail_date(r["AccessKey"]["CreateDate"])}})["AccessKey"]
+    sc.secrets["alice's secret access key"] = key["SecretAccessKey"].encode()
+    call("UpdateAccessKey", iam, "update_access_key", UserName=alice_name, AccessKeyId=key["AccessKeyId"],
+         Status="Active", params={"userName": alice_name, "accessKeyId": key["AccessKeyId"], "status": "Active"})
+    call("ListAccessKeys", iam, "list_access_keys", UserName=alice_name, read_only=True,
+         params={"userName": alice_name})
+    call("TagUser", iam, "tag_user", UserName=alice_name, Tags=[{"Key": "env", "Value": "test"}],
+         params={"userName": alice_name, "tags": [{"key": "env", "value": "test"}]})
+    call("ListUserTags", iam, "list_user_tags", UserName=alice_name, read_only=True,
+         params={"userName": alice_name})
+    call("UntagUser", iam, "untag_user", UserName=alice_name, TagKeys=["env"],
+         params={"userName": alice_name, "tagKeys": ["env"]})
+
+    # Roles.
+    role_name = unique("audit-role")
+    trust_doc = json.dumps(trust(alice["Arn"]))
+    role = call("CreateRole", iam, "create_role", RoleName=role_name, Path="/", AssumeRolePolicyDocument=trust_doc,
+                Description="audit role", MaxSessionDuration=7200, Tags=[{"Key": "team", "Value": "blue"}],
+                params={"roleName": role_name, "path": "/", "assumeRolePolicyDocument": trust_doc,
+                        "description": "audit role", "maxSessionDuration": 7200,
+                        "tags": [{"key": "team", "value": "blue"}]},
+                elements=lambda r: {"role": {
+                    "path": "/", "roleName": role_name, "roleId": r["Role"]["RoleId"], "arn": r["Role"]["Arn"],
+                    "createDate": cloudtrail_date(r["Role"]["CreateDate"]),
+                    "assumeRolePolicyDocument": urllib.parse.quote(trust_doc, safe=""),
+                    "description": "audit role", "maxSessionDuration": 7200,
+                    "tags": [{"key": "team", "value": "blue"}]}})["Role"]
+    call("GetRole", iam, "get_role", RoleName=role_name, read_only=True, params={"roleName": role_name})
+    call("ListRoles", iam, "list_roles", read_only=True, params=None)
+    role_policy = json.dumps(allow("kms:ListKeys"))
+    call("PutRolePolicy", iam, "put_role_policy", RoleName=role_name, PolicyName="kms", PolicyDocument=role_policy,
+         params={"roleName": role_name, "policyName": "kms", "policyDocument": role_policy})
+    call("GetRolePolicy", iam, "get_role_policy", RoleName=role_name, PolicyName="kms", read_only=True,
+         params={"roleName": role_name, "policyName": "kms"})
+    call("ListRolePolicies", iam, "list_role_policies", RoleName=role_name, read_only=True,
+         params={"roleName": role_name})
+    call("TagRole", iam, "tag_role", RoleName=role_name, Tags=[{"Key": "env", "Value": "test"}],
+         params={"roleName": role_name, "tags": [{"key": "env", "value": "test"}]})
+    call("ListRoleTags", iam, "list_role_tags", RoleName=role_name, read_only=True, params={"roleName": role_name})
+    call("UntagRole", iam, "untag_role", RoleName=role_name, TagKeys=["env"],
+         params={"roleName": role_name, "tagKeys": ["env"]})
+
+    # STS: the root's identity, a session of the role, the session's identity.
+    call("GetCallerIdentity-of-root", sts, "get_caller_identity", read_only=True, params=None)
+    alice_identity = _iam_user_identity(acct, alice, key["AccessKeyId"])
+    alice_sts = boto("sts", key["AccessKeyId"], key["SecretAccessKey"])
+    assumed = call("AssumeRole", alice_sts, "assume_role", RoleArn=role["Arn"], RoleSessionName="audit-iam",
+                   DurationSeconds=900, ExternalId="ext-123", identity=alice_identity, read_only=True,
+                   params={"roleArn": role["Arn"], "roleSessionName": "audit-iam", "durationSeconds": 900,
+                           "externalId": "ext-123"},
+                   resources=[_role_resource(acct, role["Arn"])],
+                   elements=lambda r: {
+                       "credentials": {"accessKeyId": r["Credentials"]["AccessKeyId"],
+                                       "expiration": cloudtrail_date(r["Credentials"]["Expiration"])},
+                       "assumedRoleUser": {"assumedRoleId": r["AssumedRoleUser"]["AssumedRoleId"],
+                                           "arn": r["AssumedRoleUser"]["Arn"]}})
+    creds = assumed["Credentials"]
+    sc.secrets["session secret access key"] = creds["SecretAccessKey"].encode()
+    sc.secrets["session token"] = creds["SessionToken"].encode()
+    session_identity = {
+        "type": "AssumedRole", "principalId": f"{role['RoleId']}:audit-iam", "arn": assumed["AssumedRoleUser"]["Arn"],
+        "accountId": acct, "accessKeyId": creds["AccessKeyId"],
+        "sessionContext": {
+            "sessionIssuer": {"type": "Role", "principalId": role["RoleId"], "arn": role["Arn"],
+                              "accountId": acct, "userName": role_name},
+            "attributes": {"creationDate": NOT_CHECKED, "mfaAuthenticated": "false"},
+        },
+    }
+    session_sts = boto("sts", creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"])
+    call("GetCallerIdentity-of-a-session", session_sts, "get_caller_identity", identity=session_identity,
+         read_only=True, params=None)
+
+    # Denied: a user without any policy.
+    nobody_name = unique("audit-nobody")
+    nobody = call("CreateUser-nobody", iam, "create_user", UserName=nobody_name, params={"userName": nobody_name},
+                  elements=lambda r: {"user": {
+                      "path": "/", "userName": nobody_name, "userId": r["User"]["UserId"], "arn": r["User"]["Arn"],
+                      "createDate": cloudtrail_date(r["User"]["CreateDate"])}})["User"]
+    nobody_key = call("CreateAccessKey-nobody", iam, "create_access_key", UserName=nobody_name,
+                      params={"userName": nobody_name},
+                      elements=lambda r: {"accessKey": {
+                          "userName": nobody_name, "accessKeyId": r["AccessKey"]["AccessKeyId"], "status": "Active",
+                          "createDate": cloudtrail_date(r["AccessKey"]["CreateDate"])}})["AccessKey"]
+    sc.secrets["nobody's secret access key"] = nobody_key["SecretAccessKey"].encode()
+    nobody_identity = _iam_user_identity(acct, nobody, nobody_key["AccessKeyId"])
+    nobody_iam = boto("iam", nobody_key["AccessKeyId"], nobody_key["SecretAccessKey"])
+    nobody_sts = boto("sts", nobody_key["AccessKeyId"], nobody_key["SecretAccessKey"])
+    call("ListUsers-AccessDenied", nobody_iam, "list_users", identity=nobody_identity, read_only=True, params=None,
+         error="AccessDenied")
+    call("CreateRole-AccessDenied", nobody_iam, "create_role", RoleName="nope", AssumeRolePolicyDocument=trust_doc,
+         identity=nobody_identity, params={"roleName": "nope", "assumeRolePolicyDocument": trust_doc},
+         error="AccessDenied")
+    call("AssumeRole-AccessDenied", nobody_sts, "assume_role", RoleArn=role["Arn"], RoleSessionName="nope",
+         identity=nobody_identity, read_only=True, params={"roleArn": role["Arn"], "roleSessionName": "nope"},
+         resources=[_role_resource(acct, role["Arn"])], error="AccessDenied")
+
+    # Refused: a missing entity and invalid input.
+    call("GetUser-NoSuchEntity", iam, "get_user", UserName="no-such-user", read_only=True,
+         params={"userName": "no-such-user"}, error="NoSuchEntity")
+    call("CreateUser-ValidationError", iam_raw, "create_user", UserName="bad name!",
+         params={"userName": "bad name!"}, error="ValidationError")
+    alice_sts_raw = boto("sts", key["AccessKeyId"], key["SecretAccessKey"], validate=False)
+    call("AssumeRole-ValidationError", alice_sts_raw, "assume_role", RoleArn=role["Arn"], RoleSessionName="short", DurationSeconds=899,
+         identity=alice_identity, read_only=True,
+         params={"roleArn": role["Arn"], "roleSessionName": "short", "durationSeconds": 899},
+         resources=[_role_resource(acct, role["Arn"])], error="ValidationError")
+
+    # Not authenticated, and not readable: raw requests.
+    stranger, stranger_secret = random_access_key_id(), random_secret_access_key()
+    sc.secrets["a stranger's secret"] = stranger_secret.encode()
+    raw("GetUser-InvalidClientTokenId", "iam", "GetUser",
+        form={"Action": "GetUser", "Version": "2010-05-08", "UserName": alice_name}, akid=stranger,
+        secret=stranger_secret, code="InvalidClientTokenId", identity={"type": "Unknown", "accessKeyId": stranger},
+        params={"userName": alice_name}, read_only=True)
+    raw("GetCallerIdentity-InvalidClientTokenId", "sts", "GetCallerIdentity",
+        form={"Action": "GetCallerIdentity", "Version": "2011-06-15"}, akid=stranger, secret=stranger_secret,
+        code="InvalidClientTokenId", identity={"type": "Unknown", "accessKeyId": stranger}, read_only=True,
+        region=SIGNED_REGION)
+    # An unauthenticated AssumeRole names a role, but belongs to no account: no resources.
+    raw("AssumeRole-InvalidClientTokenId", "sts", "AssumeRole",
+        form={"Action": "AssumeRole", "Version": "2011-06-15", "RoleArn": role["Arn"], "RoleSessionName": "x1"},
+        akid=stranger, secret=stranger_secret, code="InvalidClientTokenId",
+        identity={"type": "Unknown", "accessKeyId": stranger},
+        params={"roleArn": role["Arn"], "roleSessionName": "x1"}, read_only=True, region=SIGNED_REGION)
+    wrong_secret = random_secret_access_key()
+    sc.secrets["a wrong secret"] = wrong_secret.encode()
+    raw("ListRoles-SignatureDoesNotMatch", "iam", "ListRoles", form={"Action": "ListRoles"},
+        akid=srv.access_key_id, secret=wrong_secret, code="SignatureDoesNotMatch",
+        identity={"type": "Unknown", "accessKeyId": srv.access_key_id}, read_only=True)
+    raw("ListUsers-MissingAuthenticationToken", "iam", "ListUsers", form={"Action": "ListUsers", "MaxItems": "5"},
+        akid=None, secret=None, code="MissingAuthenticationToken", identity={"type": "Unknown"},
+        params={"maxItems": 5}, read_only=True)
+    raw("MalformedQueryString", "iam", "Unknown", body=b"Action=GetUser&UserName=%ZZ",
+        akid=srv.access_key_id, secret=srv.secret_access_key, code="MalformedQueryString", identity=root)
+    raw("InvalidAction", "iam", "Frobnicate", form={"Action": "Frobnicate", "Version": "2010-05-08"},
+        akid=srv.access_key_id, secret=srv.secret_access_key, code="InvalidAction", identity=root)
+    for name in ("MalformedQueryString", "InvalidAction"):
+        sc.cases[name].authenticated = True
+
+    # Clean up: every deletion is an event too.
+    call("DeleteRolePolicy", iam, "delete_role_policy", RoleName=role_name, PolicyName="kms",
+         params={"roleName": role_name, "policyName": "kms"})
+    call("DeleteRole", iam, "delete_role", RoleName=role_name, params={"roleName": role_name})
+    call("DeleteUserPolicy", iam, "delete_user_policy", UserName=alice_name, PolicyName="inline",
+         params={"userName": alice_name, "policyName": "inline"})
+    call("DeleteAccessKey", iam, "delete_access_key", UserName=alice_name, AccessKeyId=key["AccessKeyId"],
+         params={"userName": alice_name, "accessKeyId": key["AccessKeyId"]})
+    call("DeleteUser", iam, "delete_user", UserName=alice_name, params={"userName": alice_name})
+    return sc
+
+
+@pytest.fixture(scope="module")
+def query_scenario(strongroom_bin, tmp_path_factory):
+    yield from _scenario_of(strongroom_bin, tmp_path_factory, "audit-iam-sts", _run_query_scenario)
+
+
+QUERY_CASES = [
+    "CreateUser", "GetUser", "ListUsers", "PutUserPolicy", "GetUserPolicy", "ListUserPolicies", "CreateAccessKey",
+    "UpdateAccessKey", "ListAccessKeys", "TagUser", "ListUserTags", "UntagUser", "CreateRole", "GetRole", "ListRoles",
+    "PutRolePolicy", "GetRolePolicy", "ListRolePolicies", "TagRole", "ListRoleTags", "UntagRole",
+    "GetCallerIdentity-of-root", "AssumeRole", "GetCallerIdentity-of-a-session", "CreateUser-nobody",
+    "CreateAccessKey-nobody", "ListUsers-AccessDenied", "CreateRole-AccessDenied", "AssumeRole-AccessDenied",
+    "GetUser-NoSuchEntity", "CreateUser-ValidationError", "AssumeRole-ValidationError",
+    "GetUser-InvalidClientTokenId", "GetCallerIdentity-InvalidClientTokenId", "AssumeRole-InvalidClientTokenId",
+    "ListRoles-SignatureDoesNotMatch",
+    "ListUsers-MissingAuthenticationToken", "MalformedQueryString", "InvalidAction", "DeleteRolePolicy",
+    "DeleteRole", "DeleteUserPolicy", "DeleteAccessKey", "DeleteUser",
+]
+
+
+def test_every_iam_and_sts_action_is_covered(query_scenario):
+    """The scenario calls every IAM and STS action the server implements (docs/access-control.md)."""
+    called = {c.event_name for c in query_scenario.cases.values() if c.error is None}
+    implemented = {
+        "CreateUser", "GetUser", "DeleteUser", "ListUsers", "CreateAccessKey", "UpdateAccessKey", "DeleteAccessKey",
+        "ListAccessKeys", "PutUserPolicy", "GetUserPolicy", "DeleteUserPolicy", "ListUserPolicies", "CreateRole",
+        "GetRole", "DeleteRole", "ListRoles", "PutRolePolicy", "GetRolePolicy", "DeleteRolePolicy",
+        "ListRolePolicies", "TagUser", "UntagUser", "ListUserTags", "TagRole", "UntagRole", "ListRoleTags",
+        "AssumeRole", "GetCallerIdentity",
+    }
+    assert called == implemented, called ^ implemented
+    assert list(query_scenario.cases) == QUERY_CASES
+
+
+@pytest.mark.parametrize("name", QUERY_CASES)
+def test_each_iam_and_sts_request_is_one_event(query_scenario, name):
+    srv, case = query_scenario.srv, query_scenario.cases[name]
+    check = EventCheck(the_event(audit_dir(srv), case.request_id))
+    check.common(case)
+    check.expect("eventSource", case.source)
+    check.expect("awsRegion", case.region)
+    check.expect("requestParameters", case.params)
+    check.expect("responseElements", case.elements)
+    check.expect("resources", case.resources)
+    check.expect("recipientAccountId", srv.account_id if case.authenticated else "")
+    for date in _dates_in(check.event.get("responseElements")):
+        if not CLOUDTRAIL_DATE_RE.match(date):
+            check.problems.append(f"{date!r} is not written like CloudTrail's dates")
+    check.assert_none(name, case.request_id)
+
+
+def _dates_in(value: Any) -> list[str]:
+    if isinstance(value, dict):
+        found = [v for k, v in value.items() if k in ("createDate", "expiration")]
+        return found + [d for v in value.values() for d in _dates_in(v)]
+    return []
+
+
+def test_the_log_holds_exactly_the_iam_and_sts_requests_made(query_scenario):
+    """Every request to this server was one of the cases: one event each, and nothing else."""
+    logged = events(audit_dir(query_scenario.srv))
+    made = [c.request_id for c in query_scenario.cases.values()]
+    assert len(set(made)) == len(made) == len(QUERY_CASES)
+    assert [e.get("requestID") for e in logged] == made
+    assert [e["eventSource"] for e in logged] == [c.source for c in query_scenario.cases.values()]
+    assert len(events_of(audit_dir(query_scenario.srv), STS_SOURCE)) == 7
+
+
+def test_no_iam_or_sts_secret_reaches_the_audit_directory(query_scenario, strongroom_bin):
+    """Secret access keys (the root's, users', a session's, and those of refused requests),
+    the session token and request signatures: in no form, in no file of the trail."""
+    directory = audit_dir(query_scenario.srv)
+    secrets = query_scenario.secrets
+    assert len([k for k in secrets if k.startswith("signature of")]) == 6
+    assert not _scan_audit_dir(directory, secrets), _scan_audit_dir(directory, secrets)
+    # The scan is not vacuous: the events that carried them are there, and the trail verifies.
+    assert {e["eventName"] for e in events(directory)} >= {"CreateAccessKey", "AssumeRole", "GetCallerIdentity"}
+    assert_verifies(strongroom_bin, directory)
+
+
+# -- (9) fail-closed, for every front end ------------------------------------------------------
+
+
+def test_answers_are_withheld_when_their_events_cannot_be_recorded(make_server):
+    """Fail-closed: once the trail cannot be written, no API answers anything but a 500 — KMS
+    (KMSInternalException), IAM (ServiceFailure), STS (InternalFailure), CloudTrail
+    (InternalFailure), each in its own protocol's error shape.
+
+    The failure is real: a directory squats on the name of the next segment, so the writer
+    fails when the 1 MiB segment rolls over, and refuses everything after (the state of a log
+    after a failed write is unknown)."""
+    srv = private_server(make_server, "fail-closed", "--audit-segment-mib", "1")
+    (audit_dir(srv) / "segment-00000002.jsonl").mkdir()
+    iam = client("iam", srv)
+    user = unique("fc")
+    answered_ok = [request_id_of(iam.create_user(UserName=user))]
+    padded = json.dumps(allow("kms:ListKeys"))[:-1] + " " * 120_000 + "}"
+    failed = None
+    for _ in range(40):
+        try:
+            answered_ok.append(request_id_of(
+                iam.put_user_policy(UserName=user, PolicyName="p", PolicyDocument=padded)))
+        except ClientError as exc:
+            failed = exc.response
+            break
+    assert failed is not None and 5 <= len(answered_ok) < 40, answered_ok
+    assert (failed["ResponseMetadata"]["HTTPStatusCode"], failed["Error"]["Code"]) == (500, "ServiceFailure")
+
+    def logged_ids() -> set[str]:
+        content = segment_content(audit_dir(srv) / SEGMENT_1)
+        records = [json.loads(line) for line in content.split(b"\n") if line.strip()]
+        return {r["event"]["requestID"] for r in records if "event" in r}
+
+    assert set(answered_ok) <= logged_ids(), "every request answered before the failure is recorded"
+
+    def withheld(fn, code: str, **kwargs) -> str:
+        with pytest.raises(ClientError) as info:
+            fn(**kwargs)
+        err = info.value.response
+        assert (err["ResponseMetadata"]["HTTPStatusCode"], err["Error"]["Code"]) == (500, code), err
+        assert "could not be recorded in the audit trail" in err["Error"]["Message"], err
+        return err["ResponseMetadata"]["RequestId"]
+
+    ids = [
+        withheld(iam.get_user, "ServiceFailure", UserName=user),
+        withheld(client("sts", srv).get_caller_identity, "InternalFailure"),
+        withheld(kms_of(srv).list_keys, "KMSInternalException"),
+        withheld(aws_client("cloudtrail", srv.endpoint, srv.access_key_id, srv.secret_access_key).lookup_events,
+                 "InternalFailure"),
+    ]
+    # An unauthenticated request is refused the same way: even its refusal is not answered.
+    resp, _ = query_request(srv.endpoint, "iam", {"Action": "ListUsers"})
+    assert resp.status == 500 and xml_error(resp)[:2] == ("Receiver", "ServiceFailure"), resp.body
+    assert not set(ids) & logged_ids()

@@ -1,6 +1,9 @@
-//! What the audit trail records of a request: CloudTrail's `requestParameters` for KMS,
-//! built from the request body by an allow-list, so that plaintext, ciphertext, key material,
-//! import tokens and grant tokens can never reach an audit event, whatever the operation.
+//! What the audit trail records of a request, for every front end: the CloudTrail record
+//! ([`event`]) with the caller's `userIdentity`, and the `requestParameters` of JSON 1.1
+//! requests (KMS, CloudTrail), built from the request body by an allow-list, so that plaintext,
+//! ciphertext, key material, import tokens and grant tokens can never reach an audit event,
+//! whatever the operation. The Query protocol's allow-lists (IAM, STS) are in
+//! `query::audit`.
 
 use serde_json::{Map, Value};
 
@@ -73,7 +76,7 @@ fn rename_shape(v: Value) -> Value {
 }
 
 /// CloudTrail's member names start lower-case (`keyId`, `encryptionContext`).
-fn lower_camel(name: &str) -> String {
+pub(crate) fn lower_camel(name: &str) -> String {
     let mut chars = name.chars();
     chars.next().map_or_else(String::new, |first| {
         first.to_lowercase().chain(chars).collect()
@@ -84,14 +87,21 @@ fn lower_camel(name: &str) -> String {
 /// object, renamed as CloudTrail names them; `Null` when the body is not a JSON object (the
 /// request failed before it could be read, and nothing of it is recorded).
 pub(crate) fn kms_request_parameters(body: &[u8]) -> Value {
+    json_request_parameters(body, RECORDED, NESTED_SHAPES)
+}
+
+/// `requestParameters` of a JSON 1.1 request: the members of the body's top-level object named
+/// in `recorded`, renamed lowerCamel, and the member names of the structures in the members
+/// named in `nested` too; `Null` when nothing is recorded.
+pub(crate) fn json_request_parameters(body: &[u8], recorded: &[&str], nested: &[&str]) -> Value {
     let Ok(Value::Object(members)) = serde_json::from_slice::<Value>(body) else {
         return Value::Null;
     };
     let recorded: Map<String, Value> = members
         .into_iter()
-        .filter(|(k, _)| RECORDED.contains(&k.as_str()))
+        .filter(|(k, _)| recorded.contains(&k.as_str()))
         .map(|(k, v)| {
-            let v = if NESTED_SHAPES.contains(&k.as_str()) {
+            let v = if nested.contains(&k.as_str()) {
                 rename_shape(v)
             } else {
                 v
@@ -277,50 +287,76 @@ pub(crate) fn event_name(target: crate::dispatch::Target) -> &'static str {
     }
 }
 
+/// What a front end says about one of its requests, for its audit event: everything that
+/// depends on the protocol and the operation. The rest (who, from where, when) is the same for
+/// every front end ([`crate::AwsApi::record`]).
+#[derive(Debug)]
+pub(crate) struct Audited<'a> {
+    /// `eventSource`: `kms.amazonaws.com`, `iam.amazonaws.com`, …
+    pub(crate) event_source: &'static str,
+    /// `eventName`: the operation.
+    pub(crate) event_name: &'a str,
+    /// `readOnly`.
+    pub(crate) read_only: bool,
+    /// `awsRegion` when the service fixes it (IAM is global: `us-east-1`); otherwise the
+    /// region the request was signed for.
+    pub(crate) region: Option<&'static str>,
+    /// `requestParameters` (allow-listed; never a secret).
+    pub(crate) request_parameters: Value,
+    /// `responseElements` (never a secret).
+    pub(crate) response_elements: Value,
+    /// `resources`.
+    pub(crate) resources: Vec<strongroom_audit::Resource>,
+    /// The error code and message of a failed request.
+    pub(crate) error: Option<(&'a str, &'a str)>,
+}
+
+/// The `resources` of a request on KMS keys: one `AWS::KMS::Key` per key ARN, owned by the
+/// account the ARN names.
+pub(crate) fn key_resources(arns: Vec<String>) -> Vec<strongroom_audit::Resource> {
+    arns.into_iter()
+        .map(|arn| {
+            let account = arn.split(':').nth(4).unwrap_or_default().to_owned();
+            strongroom_audit::Resource::kms_key(account, arn)
+        })
+        .collect()
+}
+
 /// Everything an audit event of one request is made of.
 pub(crate) struct Request<'a> {
-    pub(crate) event_source: &'static str,
-    pub(crate) event_name: &'a str,
+    pub(crate) audited: Audited<'a>,
     pub(crate) who: Who<'a>,
     pub(crate) region: &'a str,
     pub(crate) source_ip: Option<std::net::IpAddr>,
     pub(crate) user_agent: &'a str,
-    pub(crate) request_parameters: Value,
-    pub(crate) error: Option<(&'a str, &'a str)>,
     pub(crate) request_id: &'a str,
     pub(crate) event_id: uuid::Uuid,
-    pub(crate) key_arns: Vec<String>,
     pub(crate) now: strongroom_core::time::Timestamp,
 }
 
 /// The CloudTrail record of a request.
 pub(crate) fn event(r: Request<'_>) -> strongroom_audit::AuditEvent {
+    let a = r.audited;
     let now = strongroom_audit::EventTime::from_timestamp(r.now);
     let mut e = strongroom_audit::AuditEvent::kms_api_call(
-        r.event_name,
+        a.event_name,
         now,
-        r.region,
+        a.region.unwrap_or(r.region),
         user_identity(r.who, now),
         r.event_id,
     );
-    r.event_source.clone_into(&mut e.event_source);
+    a.event_source.clone_into(&mut e.event_source);
     e.source_ip_address = r.source_ip.map(|ip| ip.to_string()).unwrap_or_default();
     r.user_agent.clone_into(&mut e.user_agent);
-    e.request_parameters = r.request_parameters;
-    if let Some((code, message)) = r.error {
+    e.request_parameters = a.request_parameters;
+    e.response_elements = a.response_elements;
+    if let Some((code, message)) = a.error {
         e.error_code = Some(code.to_owned());
         e.error_message = Some(message.to_owned());
     }
     e.request_id = Some(r.request_id.to_owned());
-    e.read_only = read_only(r.event_name);
-    e.resources = r
-        .key_arns
-        .iter()
-        .map(|arn| {
-            let account = arn.split(':').nth(4).unwrap_or_default();
-            strongroom_audit::Resource::kms_key(account, arn.as_str())
-        })
-        .collect();
+    e.read_only = a.read_only;
+    e.resources = a.resources;
     if e.recipient_account_id.is_empty()
         && let Some(first) = e.resources.first()
     {

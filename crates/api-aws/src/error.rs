@@ -21,6 +21,39 @@ pub enum ApiError {
     UnknownOperation,
     /// The request body exceeds the size limit.
     TooLarge,
+    /// A CloudTrail `LookupEvents` request CloudTrail would refuse.
+    Lookup(LookupError),
+}
+
+/// Why CloudTrail refuses a `LookupEvents` request: the exceptions of its API model, each a
+/// client error (400) with a message saying what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LookupError {
+    /// `InvalidLookupAttributesException`: an unknown attribute key, a missing or too long
+    /// value, a key given twice, or a `ReadOnly` value other than `true` or `false`.
+    Attributes(String),
+    /// `InvalidTimeRangeException`: the start is after the end, or a time is out of range.
+    TimeRange(String),
+    /// `InvalidMaxResultsException`: `MaxResults` outside 1–50.
+    MaxResults(String),
+    /// `InvalidNextTokenException`: a token this server did not issue, or issued for other
+    /// parameters.
+    NextToken(String),
+    /// `InvalidEventCategoryException`: an `EventCategory` other than `insight`.
+    EventCategory(String),
+}
+
+impl LookupError {
+    /// The code and the message.
+    pub fn parts(&self) -> (&'static str, &str) {
+        match self {
+            Self::Attributes(m) => ("InvalidLookupAttributesException", m),
+            Self::TimeRange(m) => ("InvalidTimeRangeException", m),
+            Self::MaxResults(m) => ("InvalidMaxResultsException", m),
+            Self::NextToken(m) => ("InvalidNextTokenException", m),
+            Self::EventCategory(m) => ("InvalidEventCategoryException", m),
+        }
+    }
 }
 
 impl From<KmsError> for ApiError {
@@ -129,6 +162,29 @@ impl ApiError {
                 413,
                 "The request body is larger than this service accepts.".to_owned(),
             ),
+            Self::Lookup(e) => {
+                let (code, message) = e.parts();
+                (code, 400, message.to_owned())
+            }
+        }
+    }
+
+    /// The code, HTTP status and message as CloudTrail (JSON 1.1) reports them: like
+    /// [`Self::parts`], except that internal faults are CloudTrail's `InternalFailure` and
+    /// `ServiceUnavailableException` rather than KMS's.
+    pub fn cloudtrail_parts(&self) -> (&'static str, u16, String) {
+        match self {
+            Self::Kms(KmsError::Internal) => (
+                "InternalFailure",
+                500,
+                "The request processing has failed because of an unknown error.".to_owned(),
+            ),
+            Self::Kms(KmsError::DependencyTimeout) => (
+                "ServiceUnavailableException",
+                503,
+                "The service is unavailable. Try again later.".to_owned(),
+            ),
+            other => other.parts(),
         }
     }
 
@@ -172,6 +228,8 @@ impl ApiError {
                 413,
                 "The request body is larger than this service accepts.".to_owned(),
             ),
+            // Only CloudTrail's LookupEvents raises it; no Query request can.
+            Self::Lookup(e) => ("InvalidInput", 400, e.parts().1.to_owned()),
         }
     }
 }
@@ -301,6 +359,50 @@ mod tests {
             assert!(!msg.is_empty());
         }
         assert_eq!(query_code(&KmsError::Internal, "sts").0, "InternalFailure");
+    }
+
+    #[test]
+    fn lookup_errors_are_cloudtrails_exceptions() {
+        let m = || String::from("why");
+        for (e, code) in [
+            (
+                LookupError::Attributes(m()),
+                "InvalidLookupAttributesException",
+            ),
+            (LookupError::TimeRange(m()), "InvalidTimeRangeException"),
+            (LookupError::MaxResults(m()), "InvalidMaxResultsException"),
+            (LookupError::NextToken(m()), "InvalidNextTokenException"),
+            (
+                LookupError::EventCategory(m()),
+                "InvalidEventCategoryException",
+            ),
+        ] {
+            let api = ApiError::Lookup(e);
+            assert_eq!(api.parts(), (code, 400, "why".to_owned()));
+            assert_eq!(api.cloudtrail_parts(), (code, 400, "why".to_owned()));
+            assert_eq!(api.query_parts("iam").0, "InvalidInput");
+        }
+        assert_eq!(
+            ApiError::Kms(KmsError::Internal).cloudtrail_parts().0,
+            "InternalFailure"
+        );
+        assert_eq!(
+            ApiError::Kms(KmsError::DependencyTimeout)
+                .cloudtrail_parts()
+                .1,
+            503
+        );
+        let denied = ApiError::Kms(KmsError::AccessDenied("no".into()));
+        assert_eq!(
+            denied.cloudtrail_parts(),
+            ("AccessDeniedException", 400, "no".to_owned())
+        );
+        assert_eq!(
+            ApiError::Kms(KmsError::UnsupportedOperation("off".into()))
+                .cloudtrail_parts()
+                .0,
+            "UnsupportedOperationException"
+        );
     }
 
     #[test]

@@ -3,9 +3,13 @@
 //! body and an `Action`, answered in XML; see [`query`]), SigV4 authentication, input
 //! validation with AWS's constraints, and the mapping of every error to AWS's shape.
 //!
-//! Routing: a request with `X-Amz-Target` is KMS; otherwise a `POST` with an
-//! `application/x-www-form-urlencoded` body is IAM or STS, as its credential scope names;
-//! anything else is answered as KMS (which refuses it).
+//! It also serves CloudTrail's `LookupEvents` (JSON 1.1, see [`cloudtrail`]) over the audit
+//! trail, and records every request of every API in the audit trail before answering it.
+//!
+//! Routing: a request with `X-Amz-Target` is KMS, or CloudTrail when the target has
+//! CloudTrail's prefix; otherwise a `POST` with an `application/x-www-form-urlencoded` body is
+//! IAM or STS, as its credential scope names; anything else is answered as KMS (which refuses
+//! it).
 //!
 //! It is independent of the HTTP server: [`AwsApi::handle`] takes the parts of a request and
 //! returns status, headers and body, so the binary's listener stays a thin adapter.
@@ -13,6 +17,7 @@
 
 mod audit;
 mod auth;
+mod cloudtrail;
 mod dispatch;
 pub mod error;
 #[doc(hidden)]
@@ -98,8 +103,13 @@ impl AwsApi {
         if query::is_query_request(req) {
             return self.handle_query(req, request_id, peer, started).await;
         }
-        let target =
-            dispatch::Target::parse(header(req.headers, "x-amz-target").unwrap_or_default());
+        let target_header = header(req.headers, "x-amz-target");
+        if let Some(operation) = cloudtrail::operation(target_header) {
+            return self
+                .handle_cloudtrail(req, operation, request_id, peer, started)
+                .await;
+        }
+        let target = dispatch::Target::parse(target_header.unwrap_or_default());
         let (ctx, result) = self.handle_inner(req, &request_id, peer, target).await;
         let audit_error = result.as_ref().err().map(ApiError::parts);
         let (response, outcome) = match result {
@@ -114,11 +124,7 @@ impl AwsApi {
             ),
             Err(e) => {
                 let (code, status, message) = e.parts();
-                if status >= 500 {
-                    tracing::warn!(request_id, code, "request failed");
-                } else {
-                    tracing::debug!(request_id, code, "request refused");
-                }
+                log_refusal(&request_id, code, status);
                 let body = serde_json::json!({ "__type": code, "message": message });
                 let response = Response {
                     status,
@@ -162,6 +168,49 @@ impl AwsApi {
         error: Option<&(&'static str, u16, String)>,
         response: &Response,
     ) -> Result<(), Response> {
+        let event_name = audit::event_name(target);
+        let audited = audit::Audited {
+            event_source: strongroom_audit::KMS_EVENT_SOURCE,
+            event_name,
+            read_only: audit::read_only(event_name),
+            region: None,
+            request_parameters: audit::kms_request_parameters(req.body),
+            response_elements: serde_json::Value::Null,
+            resources: audit::key_resources(ctx.map(|c| c.keys.arns()).unwrap_or_default()),
+            error: error.map(|(code, _, message)| (*code, message.as_str())),
+        };
+        self.record(req, ctx, peer, &response.request_id, audited)
+            .await
+            .map_err(|Unrecorded| {
+                let body = serde_json::json!({
+                    "__type": "KMSInternalException",
+                    "message": UNRECORDED_MESSAGE,
+                });
+                Response {
+                    status: 500,
+                    request_id: response.request_id.clone(),
+                    body: body.to_string().into_bytes(),
+                    content_type: CONTENT_TYPE,
+                }
+            })
+    }
+
+    /// Records the audit event of a request of any front end, which says what it knows in
+    /// `audited`; who made the request, from where and when is filled in here, the same way
+    /// for every front end. An unauthenticated request (`ctx` is `None`) is recorded with the
+    /// access key id and region its signature named, if it could be read at all.
+    ///
+    /// Returns once the event is durable (fail-closed) or queued (best-effort); `Unrecorded`
+    /// when it could not be recorded, and the caller must then withhold the answer. Without an
+    /// audit trail (`--audit off`) nothing is recorded and this succeeds.
+    pub(crate) async fn record(
+        &self,
+        req: &Request<'_>,
+        ctx: Option<&strongroom_service::RequestContext>,
+        peer: Option<std::net::IpAddr>,
+        request_id: &str,
+        audited: audit::Audited<'_>,
+    ) -> Result<(), Unrecorded> {
         let Some(log) = self.service.audit() else {
             return Ok(());
         };
@@ -169,8 +218,6 @@ impl AwsApi {
             Some(c) => self.service.principal_id(c).await,
             None => None,
         };
-        // An unauthenticated request is recorded with the access key id and region it named,
-        // if its signature could be read at all.
         let named = match ctx {
             Some(_) => None,
             None => strongroom_sigv4::parse(req)
@@ -187,35 +234,19 @@ impl AwsApi {
             (None, None) => "",
         };
         let event = audit::event(audit::Request {
-            event_source: "kms.amazonaws.com",
-            event_name: audit::event_name(target),
+            audited,
             who,
             region,
             source_ip: peer,
             user_agent: header(req.headers, "user-agent").unwrap_or_default(),
-            request_parameters: audit::kms_request_parameters(req.body),
-            error: error.map(|(code, _, message)| (*code, message.as_str())),
-            request_id: &response.request_id,
+            request_id,
             event_id: self.request_ids.next_uuid(),
-            key_arns: ctx.map(|c| c.keys.arns()).unwrap_or_default(),
             now: self.service.clock().now(),
         });
-        match log.record(event).await {
-            Ok(()) => Ok(()),
-            Err(e) => {
-                tracing::error!(request_id = %response.request_id, error = %e, "audit event not recorded; the answer is withheld");
-                let body = serde_json::json!({
-                    "__type": "KMSInternalException",
-                    "message": "The request could not be recorded in the audit trail. Try again later.",
-                });
-                Err(Response {
-                    status: 500,
-                    request_id: response.request_id.clone(),
-                    body: body.to_string().into_bytes(),
-                    content_type: CONTENT_TYPE,
-                })
-            }
-        }
+        log.record(event).await.map_err(|e| {
+            tracing::error!(request_id, error = %e, "audit event not recorded; the answer is withheld");
+            Unrecorded
+        })
     }
 
     async fn handle_inner(
@@ -240,6 +271,15 @@ impl AwsApi {
         (Some(ctx), result)
     }
 }
+
+/// The audit event of a request could not be recorded (the error is logged where it
+/// happened): the answer must be withheld.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Unrecorded;
+
+/// The message of the 500 that replaces an answer whose audit event could not be recorded.
+pub(crate) const UNRECORDED_MESSAGE: &str =
+    "The request could not be recorded in the audit trail. Try again later.";
 
 /// Request ids: UUID-shaped, unique per process start (a random 64-bit prefix) and per request
 /// (a counter), so no random number is drawn per request.
@@ -278,6 +318,16 @@ impl RequestIds {
         bytes[..8].copy_from_slice(&self.prefix);
         bytes[8..].copy_from_slice(&n.to_be_bytes());
         uuid::Builder::from_random_bytes(bytes).into_uuid()
+    }
+}
+
+/// Logs a refused or failed request (its code only: messages can name client input): faults
+/// as warnings, refusals at debug level.
+pub(crate) fn log_refusal(request_id: &str, code: &str, status: u16) {
+    if status >= 500 {
+        tracing::warn!(request_id, code, "request failed");
+    } else {
+        tracing::debug!(request_id, code, "request refused");
     }
 }
 

@@ -8,12 +8,13 @@ use crate::query::QueryService;
 use std::time::Duration;
 use strongroom_service::metrics::{Api, Metrics, Outcome, RequestMetrics};
 
-/// The request metrics of the three APIs.
+/// The request metrics of the four APIs.
 #[derive(Debug)]
 pub(crate) struct ApiMetrics {
     kms: RequestMetrics,
     iam: RequestMetrics,
     sts: RequestMetrics,
+    cloudtrail: RequestMetrics,
 }
 
 impl ApiMetrics {
@@ -22,6 +23,7 @@ impl ApiMetrics {
             kms: m.requests(Api::Kms, &dispatch::metric_operations()),
             iam: m.requests(Api::Iam, QueryService::Iam.actions()),
             sts: m.requests(Api::Sts, QueryService::Sts.actions()),
+            cloudtrail: m.requests(Api::CloudTrail, crate::cloudtrail::OPERATIONS),
         }
     }
 
@@ -44,6 +46,15 @@ impl ApiMetrics {
             QueryService::Sts => &self.sts,
         };
         metrics.record(action.unwrap_or(usize::MAX), outcome, elapsed);
+    }
+}
+
+impl ApiMetrics {
+    /// Records a CloudTrail request of the operation at `operation` in
+    /// [`crate::cloudtrail::OPERATIONS`] (`None`: another one).
+    pub(crate) fn cloudtrail(&self, operation: Option<usize>, outcome: Outcome, elapsed: Duration) {
+        self.cloudtrail
+            .record(operation.unwrap_or(usize::MAX), outcome, elapsed);
     }
 }
 

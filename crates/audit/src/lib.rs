@@ -151,8 +151,8 @@ pub use keys::{
     PUBLIC_KEY_FILE, SIGNING_KEY_FILE, parse_public_key, public_key_pem, read_public_key,
 };
 pub use reader::{
-    ErrorCodeFilter, EventFilter, Events, LoggedEvent, ReadError, events, export_cloudtrail,
-    write_cloudtrail,
+    ErrorCodeFilter, EventFilter, Events, LogPosition, LoggedEvent, LookupFilter, NewestPage,
+    ReadError, events, export_cloudtrail, lookup_username, newest_events, write_cloudtrail,
 };
 pub use strongroom_crypto::signing::Ed25519PublicKey;
 pub use verify::{

@@ -753,3 +753,282 @@ fn the_reader_skips_a_torn_tail_and_reports_bad_lines() {
     ));
     assert_eq!(items.iter().filter(|r| r.is_ok()).count(), 3);
 }
+
+// -- newest first, in pages (CloudTrail's LookupEvents) ------------------------------------
+
+/// Walks every page of `filter` with pages of `limit`; returns the events in the order read and
+/// the number of pages.
+fn all_pages(
+    dir: &std::path::Path,
+    filter: &LookupFilter,
+    limit: usize,
+) -> (Vec<LoggedEvent>, usize) {
+    let mut got = Vec::new();
+    let mut before = None;
+    let mut pages = 0;
+    loop {
+        let page = newest_events(dir, filter, before, limit).unwrap();
+        pages += 1;
+        assert_eq!(page.skipped, 0);
+        assert!(page.events.len() <= limit);
+        match page.next {
+            Some(next) => {
+                assert_eq!(page.events.len(), limit, "only a full page has a next one");
+                assert_eq!(next.seq, page.events.last().unwrap().seq);
+                got.extend(page.events);
+                before = Some(next);
+            }
+            None => {
+                got.extend(page.events);
+                return (got, pages);
+            }
+        }
+        assert!(pages < 1000, "the pages do not end");
+    }
+}
+
+#[test]
+fn newest_events_pages_back_through_every_segment_without_gaps_or_repeats() {
+    let fx = Fixture::new();
+    let rt = rt();
+    let log = fx.open(small_segments());
+    record_all(&rt, &log, 0, 60);
+    rt.block_on(log.close()).unwrap();
+    assert!(fx.segments().len() >= 5, "{:?}", fx.segments());
+    let newest_first: Vec<AuditEvent> = (0..60).rev().map(event).collect();
+    for limit in [1, 2, 7, 13, 50, 59, 60, 61, 100] {
+        let (got, pages) = all_pages(&fx.path(), &LookupFilter::default(), limit);
+        let events: Vec<AuditEvent> = got.iter().map(|e| e.event.clone()).collect();
+        assert_eq!(events, newest_first, "limit {limit}");
+        assert_eq!(pages, 60usize.div_ceil(limit), "limit {limit}");
+        // Positions are real: the segment and line each event was read from.
+        for e in &got {
+            let seg = fx.path().join(&e.segment);
+            let line = &read_lines(&seg)[usize::try_from(e.line).unwrap() - 1];
+            let v: serde_json::Value = serde_json::from_slice(line).unwrap();
+            assert_eq!(v["seq"], e.seq);
+        }
+    }
+    // An empty log (no segment yet) is one empty page.
+    let empty = Fixture::new();
+    std::fs::create_dir_all(empty.path()).unwrap();
+    let page = newest_events(empty.path(), &LookupFilter::default(), None, 5).unwrap();
+    assert_eq!((page.events.len(), page.next), (0, None));
+}
+
+#[test]
+fn newest_events_filters_by_every_lookup_attribute() {
+    let fx = Fixture::new();
+    let rt = rt();
+    let log = fx.open(small_segments());
+    record_all(&rt, &log, 0, 40);
+    rt.block_on(log.close()).unwrap();
+    let all: Vec<AuditEvent> = (0..40).rev().map(event).collect();
+    let check = |filter: LookupFilter, pred: &dyn Fn(&AuditEvent) -> bool, at_least: usize| {
+        let want: Vec<AuditEvent> = all.iter().filter(|e| pred(e)).cloned().collect();
+        assert!(
+            want.len() >= at_least,
+            "{filter:?} selects too little to test"
+        );
+        for limit in [1, 3, 50] {
+            let (got, _) = all_pages(&fx.path(), &filter, limit);
+            let got: Vec<AuditEvent> = got.into_iter().map(|e| e.event).collect();
+            assert_eq!(got, want, "{filter:?} limit {limit}");
+        }
+    };
+    let f = LookupFilter::default;
+    check(
+        LookupFilter {
+            recipient_account_id: Some("111122223333".into()),
+            ..f()
+        },
+        &|_| true,
+        40,
+    );
+    check(
+        LookupFilter {
+            recipient_account_id: Some("444455556666".into()),
+            ..f()
+        },
+        &|_| false,
+        0,
+    );
+    let id = event(17).event_id.to_string().to_uppercase();
+    check(
+        LookupFilter {
+            event_id: Some(id),
+            ..f()
+        },
+        &|e| *e == event(17),
+        1,
+    );
+    check(
+        LookupFilter {
+            username: Some("Alice".into()),
+            ..f()
+        },
+        &|e| e.user_identity.user_name.as_deref() == Some("Alice"),
+        5,
+    );
+    // A role session's Username is its session name.
+    check(
+        LookupFilter {
+            username: Some("s".into()),
+            ..f()
+        },
+        &|e| e.user_identity.session_context.is_some(),
+        5,
+    );
+    check(
+        LookupFilter {
+            access_key_id: Some("AKIABob".into()),
+            ..f()
+        },
+        &|e| e.user_identity.access_key_id.as_deref() == Some("AKIABob"),
+        5,
+    );
+    check(
+        LookupFilter {
+            resource_name: Some(key_arn(2)),
+            ..f()
+        },
+        &|e| e.resources[0].arn == key_arn(2),
+        5,
+    );
+    check(
+        LookupFilter {
+            resource_name: Some("00000000-0000-4000-8000-000000000002".into()),
+            ..f()
+        },
+        &|e| e.resources[0].arn == key_arn(2),
+        5,
+    );
+    check(
+        LookupFilter {
+            resource_type: Some("AWS::KMS::Key".into()),
+            ..f()
+        },
+        &|_| true,
+        40,
+    );
+    check(
+        LookupFilter {
+            resource_type: Some("AWS::IAM::Role".into()),
+            ..f()
+        },
+        &|_| false,
+        0,
+    );
+    check(
+        LookupFilter {
+            event_source: Some("kms.amazonaws.com".into()),
+            read_only: Some(true),
+            ..f()
+        },
+        &|_| true,
+        40,
+    );
+    check(
+        LookupFilter {
+            read_only: Some(false),
+            ..f()
+        },
+        &|_| false,
+        0,
+    );
+    // Combined with the base filter (AND).
+    check(
+        LookupFilter {
+            base: EventFilter {
+                event_name: Some("Encrypt".into()),
+                error_code: ErrorCodeFilter::Equals("AccessDeniedException".into()),
+                ..EventFilter::default()
+            },
+            resource_name: Some(key_arn(0)),
+            ..f()
+        },
+        &|e| {
+            e.event_name == "Encrypt"
+                && e.error_code.as_deref() == Some("AccessDeniedException")
+                && e.resources[0].arn == key_arn(0)
+        },
+        1,
+    );
+    check(
+        LookupFilter {
+            base: EventFilter {
+                principal_arn: Some("arn:aws:iam::111122223333:role/App".into()),
+                since: Some(event(10).event_time),
+                until: Some(event(30).event_time),
+                ..EventFilter::default()
+            },
+            ..f()
+        },
+        &|e| {
+            e.user_identity.session_context.is_some()
+                && e.event_time >= event(10).event_time
+                && e.event_time < event(30).event_time
+        },
+        5,
+    );
+}
+
+#[test]
+fn a_page_reads_only_the_segments_it_needs() {
+    let fx = Fixture::new();
+    let rt = rt();
+    let log = fx.open(small_segments());
+    record_all(&rt, &log, 0, 60);
+    rt.block_on(log.close()).unwrap();
+    // Spoil the oldest segment: a page that reaches it reports lines it could not read.
+    let first = fx.segments()[0].clone();
+    let spoiled = read_lines(&first).len();
+    write_lines(&first, &vec![b"not a record".to_vec(); spoiled]);
+    let all = LookupFilter::default();
+    let page = newest_events(fx.path(), &all, None, 5).unwrap();
+    assert_eq!(
+        page.skipped, 0,
+        "the first page needs only the newest segments"
+    );
+    assert_eq!(page.events[0].event, event(59));
+    assert!(page.next.is_some());
+    // The segment in the position is where reading resumes: newer segments are not opened.
+    let newest = fx.segments().pop().unwrap();
+    std::fs::write(&newest, b"garbage\n").unwrap();
+    let again = newest_events(fx.path(), &all, page.next, 5).unwrap();
+    assert_eq!(again.skipped, 0);
+    assert_eq!(again.events[0].event, event(54));
+    // A filter that matches nothing reads back to the start.
+    let none = LookupFilter {
+        event_source: Some("iam.amazonaws.com".into()),
+        ..LookupFilter::default()
+    };
+    let page = newest_events(fx.path(), &none, None, 5).unwrap();
+    assert!(page.events.is_empty() && page.next.is_none());
+    assert_eq!(page.skipped, u64::try_from(spoiled).unwrap() + 1);
+}
+
+#[test]
+fn pages_stay_put_while_the_log_grows_and_a_torn_tail_is_not_an_event() {
+    let fx = Fixture::new();
+    let rt = rt();
+    let log = fx.open(small_segments());
+    record_all(&rt, &log, 0, 20);
+    let all = LookupFilter::default();
+    let first = newest_events(fx.path(), &all, None, 8).unwrap();
+    let seqs: Vec<u64> = first.events.iter().map(|e| e.seq).collect();
+    // Newer events arrive between the pages: the next page continues where the first ended.
+    record_all(&rt, &log, 20, 15);
+    let second = newest_events(fx.path(), &all, first.next, 8).unwrap();
+    assert_eq!(second.events[0].event, event(11));
+    assert!(second.events.iter().all(|e| e.seq < *seqs.last().unwrap()));
+    rt.block_on(log.close()).unwrap();
+    // A write in progress (a torn last line of the newest segment) is passed over silently.
+    let newest = fx.segments().pop().unwrap();
+    let mut bytes = std::fs::read(&newest).unwrap();
+    bytes.extend_from_slice(b"{\"seq\":99,\"prev\":\"");
+    std::fs::write(&newest, bytes).unwrap();
+    let page = newest_events(fx.path(), &all, None, 3).unwrap();
+    assert_eq!(page.skipped, 0);
+    assert_eq!(page.events[0].event, event(34));
+}

@@ -61,6 +61,8 @@ pub enum Api {
     Iam,
     /// STS (Query protocol).
     Sts,
+    /// CloudTrail's LookupEvents (JSON 1.1), reading the audit trail.
+    CloudTrail,
 }
 
 impl Api {
@@ -70,6 +72,7 @@ impl Api {
             Self::Kms => "kms",
             Self::Iam => "iam",
             Self::Sts => "sts",
+            Self::CloudTrail => "cloudtrail",
         }
     }
 }

@@ -3,7 +3,9 @@
 //! lowerCamel member), calls the service and writes the output shape's XML (member names as
 //! in the model; policy documents URL-encoded, as IAM returns them).
 
-use super::{Call, Params, QueryError, QueryService, Xml, response_body, url_encode};
+use super::{
+    Answer, Call, Params, QueryError, QueryService, Xml, audit, response_body, url_encode,
+};
 use crate::error::ApiError;
 use crate::input::{chars_match, int_range, list_len, required, str_len};
 use strongroom_core::KmsError;
@@ -13,7 +15,7 @@ use strongroom_service::ops::iam::{
     AccessKeyInfo, CreateRoleInput, CreateUserInput, InlinePolicy, Tag, UserView,
 };
 
-type Out = Result<Vec<u8>, QueryError>;
+type Out = Result<Answer, QueryError>;
 
 // Runs IAM action `action` (`dispatch`; `None` if this server does not know it); `ACTIONS`
 // lists the same actions, as the metrics' operation labels.
@@ -47,16 +49,21 @@ super::actions! {
 }
 
 fn ok(c: &Call<'_>, action: &str, fill: &dyn Fn(&mut Xml)) -> Out {
-    Ok(response_body(
+    Ok(Answer::new(response_body(
         QueryService::Iam,
         action,
         c.request_id,
         Some(fill),
-    ))
+    )))
 }
 
 fn ok_empty(c: &Call<'_>, action: &str) -> Out {
-    Ok(response_body(QueryService::Iam, action, c.request_id, None))
+    Ok(Answer::new(response_body(
+        QueryService::Iam,
+        action,
+        c.request_id,
+        None,
+    )))
 }
 
 // -- members and their constraints -----------------------------------------------------------
@@ -333,6 +340,7 @@ async fn create_user(c: Call<'_>) -> Out {
         write_user(x, &user, true);
         x.close("User");
     })
+    .map(|a| a.with_elements(audit::user_elements(&user)))
 }
 
 async fn get_user(c: Call<'_>) -> Out {
@@ -400,6 +408,12 @@ async fn create_access_key(c: Call<'_>) -> Out {
     let key = c.svc.create_access_key(c.ctx, name.as_deref()).await?;
     let secret = std::str::from_utf8(key.secret_access_key.expose())
         .map_err(|_| ApiError::Kms(KmsError::Internal))?;
+    let elements = audit::access_key_elements(
+        key.user_name.as_deref(),
+        &key.access_key_id,
+        key.status.as_str(),
+        key.created_at,
+    );
     ok(&c, "CreateAccessKey", &|x| {
         x.open("AccessKey");
         x.opt_elem("UserName", key.user_name.as_deref());
@@ -409,6 +423,7 @@ async fn create_access_key(c: Call<'_>) -> Out {
         x.time("CreateDate", key.created_at);
         x.close("AccessKey");
     })
+    .map(|a| a.with_elements(elements))
 }
 
 async fn update_access_key(c: Call<'_>) -> Out {
@@ -594,6 +609,7 @@ async fn create_role(c: Call<'_>) -> Out {
         write_role(x, &role, true, false);
         x.close("Role");
     })
+    .map(|a| a.with_elements(audit::role_elements(&role)))
 }
 
 async fn get_role(c: Call<'_>) -> Out {

@@ -36,12 +36,15 @@ macro_rules! actions {
 }
 use actions;
 
+pub(crate) mod audit;
+mod form;
 pub(crate) mod iam;
 pub(crate) mod sts;
 
+pub(crate) use form::Params;
+
 use crate::error::ApiError;
-use crate::{AwsApi, Request, Response, header};
-use std::collections::BTreeMap;
+use crate::{AwsApi, Request, Response, UNRECORDED_MESSAGE, Unrecorded, header};
 use strongroom_core::time::Timestamp;
 
 /// The content type of Query protocol responses.
@@ -165,242 +168,6 @@ pub(crate) fn error_body(
     x.elem("RequestId", request_id);
     x.close("ErrorResponse");
     x.finish()
-}
-
-// -- the form ------------------------------------------------------------------------------
-
-/// The decoded parameters of a request, by name.
-#[derive(Debug, Default)]
-pub(crate) struct Params {
-    map: BTreeMap<String, String>,
-}
-
-fn malformed(msg: String) -> QueryError {
-    QueryError::Malformed(msg)
-}
-
-fn hex(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
-}
-
-/// Checks one `name=value` part at byte `offset` of the body: printable ASCII, every `%`
-/// followed by two hex digits, and each side decoding to UTF-8 (`form_urlencoded` would
-/// replace bad sequences silently).
-fn check_part(part: &[u8], offset: usize) -> Result<(), QueryError> {
-    let mut decoded = Vec::with_capacity(part.len());
-    let mut side_start = offset;
-    let mut seen_eq = false;
-    let mut i = 0;
-    while let Some(&b) = part.get(i) {
-        match b {
-            b'%' => {
-                let (Some(h), Some(l)) = (
-                    part.get(i + 1).copied().and_then(hex),
-                    part.get(i + 2).copied().and_then(hex),
-                ) else {
-                    return Err(malformed(format!(
-                        "Invalid percent-encoding at byte {} of the request body.",
-                        offset + i
-                    )));
-                };
-                decoded.push(h << 4 | l);
-                i += 3;
-                continue;
-            }
-            b'=' if !seen_eq => {
-                seen_eq = true;
-                check_utf8(&decoded, side_start)?;
-                decoded.clear();
-                side_start = offset + i + 1;
-            }
-            b'+' => decoded.push(b' '),
-            0x21..=0x7e => decoded.push(b),
-            _ => {
-                return Err(malformed(format!(
-                    "Byte {} of the request body is not printable ASCII; the body must be \
-                     application/x-www-form-urlencoded.",
-                    offset + i
-                )));
-            }
-        }
-        i += 1;
-    }
-    check_utf8(&decoded, side_start)
-}
-
-fn check_utf8(decoded: &[u8], at: usize) -> Result<(), QueryError> {
-    if std::str::from_utf8(decoded).is_err() {
-        return Err(malformed(format!(
-            "The parameter at byte {at} of the request body is not UTF-8 once percent-decoded."
-        )));
-    }
-    Ok(())
-}
-
-impl Params {
-    /// Parses a form body (see the module docs for the rules).
-    pub(crate) fn parse(body: &[u8]) -> Result<Self, QueryError> {
-        let mut offset = 0;
-        let mut count = 0usize;
-        for part in body.split(|b| *b == b'&') {
-            if !part.is_empty() {
-                count += 1;
-                if count > MAX_PARAMS {
-                    return Err(malformed(format!(
-                        "The request has more than {MAX_PARAMS} parameters."
-                    )));
-                }
-                check_part(part, offset)?;
-            }
-            offset += part.len() + 1;
-        }
-        let mut map = BTreeMap::new();
-        for (name, value) in form_urlencoded::parse(body) {
-            if name.is_empty() {
-                return Err(malformed("A parameter has an empty name.".to_owned()));
-            }
-            if name.len() > MAX_NAME_LEN {
-                return Err(malformed(format!(
-                    "A parameter name is longer than {MAX_NAME_LEN} bytes."
-                )));
-            }
-            let name = name.into_owned();
-            if map.contains_key(&name) {
-                return Err(malformed(format!(
-                    "The parameter {name} appears more than once."
-                )));
-            }
-            map.insert(name, value.into_owned());
-        }
-        Ok(Self { map })
-    }
-
-    /// A scalar parameter.
-    pub(crate) fn get(&self, name: &str) -> Option<&str> {
-        self.map.get(name).map(String::as_str)
-    }
-
-    /// Whether member `name` was sent at all (as a scalar, or as a list or structure).
-    pub(crate) fn has(&self, name: &str) -> bool {
-        let nested = format!("{name}.");
-        self.map.contains_key(name)
-            || self
-                .map
-                .range(nested.clone()..)
-                .next()
-                .is_some_and(|(k, _)| k.starts_with(&nested))
-    }
-
-    /// An owned scalar parameter.
-    pub(crate) fn string(&self, name: &str) -> Option<String> {
-        self.get(name).map(str::to_owned)
-    }
-
-    /// An integer parameter; `member` is its lowerCamel name for the message.
-    pub(crate) fn int(&self, name: &str, member: &str) -> Result<Option<i64>, QueryError> {
-        match self.get(name) {
-            None => Ok(None),
-            Some(v) => v.parse::<i64>().map(Some).map_err(|_| {
-                QueryError::Api(ApiError::Kms(strongroom_core::KmsError::Validation(
-                    format!(
-                        "1 validation error detected: Value '{}' at '{member}' failed to satisfy \
-                     constraint: Member must be an integer",
-                        v.chars().take(64).collect::<String>()
-                    ),
-                )))
-            }),
-        }
-    }
-
-    /// The members of list `prefix` (`prefix.member.N[.Field]`), numbered `1..=n`:
-    /// `None` if the list is absent, empty if sent as `prefix=` (how SDKs send `[]`).
-    fn members<'a>(&'a self, prefix: &str) -> Result<Option<Members<'a>>, QueryError> {
-        let head = format!("{prefix}.member.");
-        let mut found: Members<'a> = BTreeMap::new();
-        for (name, value) in self.map.range(head.clone()..) {
-            let Some(rest) = name.strip_prefix(head.as_str()) else {
-                break;
-            };
-            let (index, field) = match rest.split_once('.') {
-                Some((i, f)) => (i, f),
-                None => (rest, ""),
-            };
-            let n = parse_index(index)
-                .ok_or_else(|| malformed(format!("{name} is not a valid list member name.")))?;
-            found.entry(n).or_default().push((field, value.as_str()));
-        }
-        if found.is_empty() {
-            return Ok(self.map.contains_key(prefix).then(BTreeMap::new));
-        }
-        if found.keys().copied().ne(1..=found.len()) {
-            return Err(malformed(format!(
-                "The members of {prefix} must be numbered 1, 2, 3… without gaps."
-            )));
-        }
-        Ok(Some(found))
-    }
-
-    /// A list of strings (`prefix.member.N`).
-    pub(crate) fn list(&self, prefix: &str) -> Result<Option<Vec<String>>, QueryError> {
-        let Some(members) = self.members(prefix)? else {
-            return Ok(None);
-        };
-        let mut out = Vec::with_capacity(members.len());
-        for (n, fields) in members {
-            match fields.as_slice() {
-                [("", v)] => out.push((*v).to_owned()),
-                _ => {
-                    return Err(malformed(format!(
-                        "{prefix}.member.{n} must be a single value."
-                    )));
-                }
-            }
-        }
-        Ok(Some(out))
-    }
-
-    /// A list of structures (`prefix.member.N.Field`), each as its fields by name.
-    pub(crate) fn struct_list(
-        &self,
-        prefix: &str,
-    ) -> Result<Option<Vec<BTreeMap<String, String>>>, QueryError> {
-        let Some(members) = self.members(prefix)? else {
-            return Ok(None);
-        };
-        let mut out = Vec::with_capacity(members.len());
-        for (n, fields) in members {
-            let mut m = BTreeMap::new();
-            for (field, value) in fields {
-                if field.is_empty() || field.contains('.') {
-                    return Err(malformed(format!(
-                        "{prefix}.member.{n} must be a structure (name its fields)."
-                    )));
-                }
-                m.insert(field.to_owned(), value.to_owned());
-            }
-            out.push(m);
-        }
-        Ok(Some(out))
-    }
-}
-
-/// The members of a list by number, each as its `(field, value)` pairs (`field` empty for a
-/// scalar member).
-type Members<'a> = BTreeMap<usize, Vec<(&'a str, &'a str)>>;
-
-/// A list member number: decimal, no leading zero, `1..=MAX_LIST_INDEX`.
-fn parse_index(s: &str) -> Option<usize> {
-    if s.is_empty() || s.len() > 4 || s.starts_with('0') || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    s.parse::<usize>()
-        .ok()
-        .filter(|n| (1..=MAX_LIST_INDEX).contains(n))
 }
 
 // -- XML -----------------------------------------------------------------------------------
@@ -562,8 +329,45 @@ pub(crate) fn url_encode(text: &str) -> String {
 
 // -- the entry point -----------------------------------------------------------------------
 
+/// What a successful action returns: its XML document, and what its audit event records of
+/// the response. `Debug` shows neither: the document can carry a secret access key.
+pub(crate) struct Answer {
+    body: Vec<u8>,
+    /// CloudTrail's `responseElements` (never a secret); `Null` for most actions.
+    response_elements: serde_json::Value,
+}
+
+impl std::fmt::Debug for Answer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Answer")
+            .field("len", &self.body.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Answer {
+    /// An answer whose audit event records no response elements.
+    pub(crate) fn new(body: Vec<u8>) -> Self {
+        Self {
+            body,
+            response_elements: serde_json::Value::Null,
+        }
+    }
+
+    /// The same answer, with `elements` as its event's `responseElements`.
+    pub(crate) fn with_elements(self, elements: serde_json::Value) -> Self {
+        Self {
+            response_elements: elements,
+            ..self
+        }
+    }
+}
+
 impl AwsApi {
-    /// Handles a Query protocol request end to end.
+    /// Handles a Query protocol request end to end, and records its audit event (every
+    /// request: successful, refused, denied, unauthenticated or malformed) before the answer
+    /// leaves. Fail-closed, an answer whose event cannot be recorded is replaced by a 500
+    /// (`ServiceFailure` from IAM, `InternalFailure` from STS).
     pub(crate) async fn handle_query(
         &self,
         req: &Request<'_>,
@@ -577,28 +381,67 @@ impl AwsApi {
             Ok(a) if a.service() == "sts" => QueryService::Sts,
             _ => QueryService::Iam,
         };
+        // The form is read first, so that the audit event of a request refused before its
+        // action ran (unauthenticated, say) still names the action and its parameters; a
+        // malformed form is reported after authentication, as before.
+        let (params, malformed) = match Params::parse(req.body) {
+            Ok(p) => (Some(p), None),
+            Err(e) => (None, Some(e)),
+        };
         // The action's index in `service.actions()`, once the request is authenticated and
         // its form parsed (for metrics).
         let mut action = None;
-        let result = self
-            .query_inner(service, req, &request_id, peer, &mut action)
+        let (ctx, result) = self
+            .query_inner(
+                service,
+                req,
+                &request_id,
+                peer,
+                params.as_ref(),
+                malformed,
+                &mut action,
+            )
             .await;
-        let (status, body, code) = match result {
-            Ok(body) => (200, body, ""),
+        let (status, body, code, message, elements) = match result {
+            Ok(answer) => (
+                200,
+                answer.body,
+                "",
+                String::new(),
+                answer.response_elements,
+            ),
             Err(e) => {
                 let (code, status, message) = e.parts(service);
-                if status >= 500 {
-                    tracing::warn!(request_id, code, "request failed");
-                } else {
-                    tracing::debug!(request_id, code, "request refused");
-                }
-                (
-                    status,
-                    error_body(service, code, status, &message, &request_id),
-                    code,
-                )
+                crate::log_refusal(&request_id, code, status);
+                let body = error_body(service, code, status, &message, &request_id);
+                (status, body, code, message, serde_json::Value::Null)
             }
         };
+        let event_name = audit::event_name(params.as_ref());
+        let audited = crate::audit::Audited {
+            event_source: audit::event_source(service),
+            event_name,
+            read_only: audit::read_only(service, event_name),
+            region: audit::region(service),
+            request_parameters: audit::request_parameters(service, event_name, params.as_ref()),
+            response_elements: elements,
+            // Only an authenticated request names a resource: an unauthenticated one belongs
+            // to no account, and must not reach the role's account's lookups.
+            resources: match ctx {
+                Some(_) => audit::resources(service, event_name, params.as_ref()),
+                None => Vec::new(),
+            },
+            error: (status >= 400).then_some((code, message.as_str())),
+        };
+        let (mut status, mut body, mut code) = (status, body, code);
+        if let Err(Unrecorded) = self
+            .record(req, ctx.as_ref(), peer, &request_id, audited)
+            .await
+        {
+            let internal = strongroom_core::KmsError::Internal;
+            (code, status) = crate::error::query_code(&internal, service.signing_name());
+            body = error_body(service, code, status, UNRECORDED_MESSAGE, &request_id);
+        }
         let outcome = strongroom_service::metrics::Outcome::of(status, code);
         self.metrics
             .query(service, action, outcome, started.elapsed());
@@ -610,52 +453,71 @@ impl AwsApi {
         }
     }
 
+    /// Authenticates the request and runs its action; returns the request's context when it
+    /// was authenticated.
+    #[allow(clippy::too_many_arguments)] // reason: one call site; the parts of one request
     async fn query_inner(
         &self,
         service: QueryService,
         req: &Request<'_>,
         request_id: &str,
         peer: Option<std::net::IpAddr>,
+        params: Option<&Params>,
+        malformed: Option<QueryError>,
         action_seen: &mut Option<usize>,
-    ) -> Result<Vec<u8>, QueryError> {
-        let ctx = self
+    ) -> (
+        Option<strongroom_service::RequestContext>,
+        Result<Answer, QueryError>,
+    ) {
+        let ctx = match self
             .authenticate(req, request_id, service.signing_name(), peer)
-            .await?;
-        if req.path != "/" {
-            return Err(QueryError::InvalidAction(format!(
-                "The path {} is not an endpoint of this service; send requests to /.",
-                req.path.chars().take(256).collect::<String>()
-            )));
-        }
-        let params = Params::parse(req.body)?;
-        let action = params.get("Action").ok_or(QueryError::MissingAction)?;
-        *action_seen = service.actions().iter().position(|a| *a == action);
-        if let Some(v) = params.get("Version")
-            && v != service.version()
+            .await
         {
-            return Err(QueryError::InvalidAction(format!(
-                "Could not find operation {} for version {}",
-                shown(action),
-                shown(v)
-            )));
+            Ok(ctx) => ctx,
+            Err(e) => return (None, Err(e.into())),
+        };
+        let result = async {
+            if req.path != "/" {
+                return Err(QueryError::InvalidAction(format!(
+                    "The path {} is not an endpoint of this service; send requests to /.",
+                    req.path.chars().take(256).collect::<String>()
+                )));
+            }
+            if let Some(e) = malformed {
+                return Err(e);
+            }
+            let params = params.ok_or(QueryError::MissingAction)?;
+            let action = params.get("Action").ok_or(QueryError::MissingAction)?;
+            *action_seen = service.actions().iter().position(|a| *a == action);
+            if let Some(v) = params.get("Version")
+                && v != service.version()
+            {
+                return Err(QueryError::InvalidAction(format!(
+                    "Could not find operation {} for version {}",
+                    shown(action),
+                    shown(v)
+                )));
+            }
+            let call = Call {
+                svc: &self.service,
+                ctx: &ctx,
+                params,
+                request_id,
+            };
+            let found = match service {
+                QueryService::Iam => iam::dispatch(action, call).await,
+                QueryService::Sts => sts::dispatch(action, call).await,
+            };
+            found.unwrap_or_else(|| {
+                Err(QueryError::InvalidAction(format!(
+                    "Could not find operation {} for version {}",
+                    shown(action),
+                    service.version()
+                )))
+            })
         }
-        let call = Call {
-            svc: &self.service,
-            ctx: &ctx,
-            params: &params,
-            request_id,
-        };
-        let found = match service {
-            QueryService::Iam => iam::dispatch(action, call).await,
-            QueryService::Sts => sts::dispatch(action, call).await,
-        };
-        found.unwrap_or_else(|| {
-            Err(QueryError::InvalidAction(format!(
-                "Could not find operation {} for version {}",
-                shown(action),
-                service.version()
-            )))
-        })
+        .await;
+        (Some(ctx), result)
     }
 }
 

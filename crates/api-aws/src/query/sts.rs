@@ -1,12 +1,12 @@
 //! STS actions over the Query protocol: AssumeRole and GetCallerIdentity.
 
-use super::{Call, Params, QueryError, QueryService, Xml, response_body};
+use super::{Answer, Call, Params, QueryError, QueryService, Xml, audit, response_body};
 use crate::error::ApiError;
 use crate::input::{chars_match, int_range, required, str_len};
 use strongroom_core::KmsError;
 use strongroom_service::ops::sts::AssumeRoleInput;
 
-type Out = Result<Vec<u8>, QueryError>;
+type Out = Result<Answer, QueryError>;
 
 // Runs STS action `action` (`dispatch`; `None` if this server does not know it); `ACTIONS`
 // lists the same actions, as the metrics' operation labels.
@@ -16,12 +16,12 @@ super::actions! {
 }
 
 fn ok(c: &Call<'_>, action: &str, fill: &dyn Fn(&mut Xml)) -> Out {
-    Ok(response_body(
+    Ok(Answer::new(response_body(
         QueryService::Sts,
         action,
         c.request_id,
         Some(fill),
-    ))
+    )))
 }
 
 /// `arnType` of the STS model: 20–2048 characters of
@@ -120,6 +120,12 @@ async fn assume_role(c: Call<'_>) -> Out {
         .map_err(|_| ApiError::Kms(KmsError::Internal))?;
     let token = std::str::from_utf8(assumed.session_token.expose())
         .map_err(|_| ApiError::Kms(KmsError::Internal))?;
+    let elements = audit::assume_role_elements(
+        &assumed.access_key_id,
+        assumed.expiration,
+        &assumed.assumed_role_id,
+        &assumed.arn,
+    );
     ok(&c, "AssumeRole", &|x| {
         x.open("Credentials");
         x.elem("AccessKeyId", &assumed.access_key_id);
@@ -132,6 +138,7 @@ async fn assume_role(c: Call<'_>) -> Out {
         x.elem("Arn", &assumed.arn);
         x.close("AssumedRoleUser");
     })
+    .map(|a| a.with_elements(elements))
 }
 
 async fn get_caller_identity(c: Call<'_>) -> Out {

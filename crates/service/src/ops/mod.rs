@@ -11,6 +11,7 @@ pub mod lifecycle;
 pub mod policy;
 pub mod sts;
 pub mod tags;
+pub mod trail;
 
 use crate::authz::Access;
 use crate::{RequestContext, Service};
