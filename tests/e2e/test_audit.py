@@ -49,6 +49,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from audit_helpers import (
     API_CALL_MEMBERS,
     CLOUDTRAIL_DATE_RE,
+    CLOUDTRAIL_SOURCE,
     IAM_SOURCE,
     KMS_SOURCE,
     STS_SOURCE,
@@ -1687,3 +1688,45 @@ def test_answers_are_withheld_when_their_events_cannot_be_recorded(make_server):
     resp, _ = query_request(srv.endpoint, "iam", {"Action": "ListUsers"})
     assert resp.status == 500 and xml_error(resp)[:2] == ("Receiver", "ServiceFailure"), resp.body
     assert not set(ids) & logged_ids()
+
+
+# -- requests over the size limit ------------------------------------------------------------
+
+
+CLOUDTRAIL_LOOKUP = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents"
+
+
+def test_requests_over_the_size_limit_are_answered_in_their_protocol_and_audited(make_server):
+    """The listener does not read a body over 1 MiB, but the request is still answered in its
+    protocol's shape and recorded, as unauthenticated (the signature covers the body), naming
+    the access key and the operation its headers name."""
+    srv = make_server("audit-too-large")
+    srv.start()
+    big = b" " * (1024 * 1024 + 1)
+    creds = {"access_key_id": srv.access_key_id, "secret_access_key": srv.secret_access_key,
+             "region": srv.region}
+    answers = {}
+    headers, body = build_request(srv.endpoint, "Encrypt", big, **creds)
+    answers["kms"] = send_raw(srv.endpoint, headers, body)
+    headers, body = build_request(srv.endpoint, CLOUDTRAIL_LOOKUP, big, service="cloudtrail", **creds)
+    answers["cloudtrail"] = send_raw(srv.endpoint, headers, body)
+    answers["sts"], _ = query_request(srv.endpoint, "sts", body=b"Action=GetCallerIdentity&Pad=" + big, **creds)
+
+    for name in ("kms", "cloudtrail"):
+        resp = answers[name]
+        assert (resp.status, resp.error_code) == (413, "ValidationException"), (name, resp.body[:300])
+    assert answers["sts"].status == 413
+    assert xml_error(answers["sts"])[1] == "RequestEntityTooLarge", answers["sts"].body
+
+    expected = {
+        "kms": (KMS_SOURCE, "Encrypt", "ValidationException", srv.region),
+        "cloudtrail": (CLOUDTRAIL_SOURCE, "LookupEvents", "ValidationException", srv.region),
+        "sts": (STS_SOURCE, "Unknown", "RequestEntityTooLarge", srv.region),
+    }
+    for name, (source, event_name, code, region) in expected.items():
+        resp = answers[name]
+        event = the_event(audit_dir(srv), resp.header("x-amzn-RequestId"))
+        assert (event["eventSource"], event["eventName"], event["errorCode"]) == (source, event_name, code), event
+        assert event["userIdentity"] == {"type": "Unknown", "accessKeyId": srv.access_key_id}, event
+        assert event["awsRegion"] == region, event
+        assert event["requestParameters"] is None and event["resources"] == [], event

@@ -156,6 +156,65 @@ impl AwsApi {
         response
     }
 
+    /// Answers a request whose body the listener did not read because it is over the size
+    /// limit. `req` carries the request's method, path and headers, and an empty body. The
+    /// answer is 413 in the shape of the protocol the headers name (KMS and CloudTrail JSON,
+    /// IAM and STS XML); the request is counted, and recorded in the audit trail like any
+    /// refused request: as unauthenticated (its signature covers the body it did not send in
+    /// full), naming the access key and the operation its headers name. Fail-closed: if the
+    /// event cannot be recorded, the answer is a 500.
+    pub async fn refuse_too_large(
+        &self,
+        req: &Request<'_>,
+        peer: Option<std::net::IpAddr>,
+        started: std::time::Instant,
+    ) -> Response {
+        let request_id = self.request_ids.next();
+        if query::is_query_request(req) {
+            return self
+                .refuse_too_large_query(req, request_id, peer, started)
+                .await;
+        }
+        let target_header = header(req.headers, "x-amz-target");
+        let target = dispatch::Target::parse(target_header.unwrap_or_default());
+        let (event_source, event_name, internal) = match cloudtrail::operation(target_header) {
+            Some(op) => (
+                cloudtrail::EVENT_SOURCE,
+                cloudtrail::event_name(op),
+                "InternalFailure",
+            ),
+            None => (
+                strongroom_audit::KMS_EVENT_SOURCE,
+                audit::event_name(target),
+                "KMSInternalException",
+            ),
+        };
+        let (mut code, mut status, message) = ApiError::TooLarge.parts();
+        let mut body = cloudtrail::json_error(code, &message);
+        let audited = audit::Audited {
+            event_source,
+            event_name,
+            read_only: audit::read_only(event_name),
+            region: None,
+            request_parameters: serde_json::Value::Null,
+            response_elements: serde_json::Value::Null,
+            resources: Vec::new(),
+            error: Some((code, message.as_str())),
+        };
+        if let Err(Unrecorded) = self.record(req, None, peer, &request_id, audited).await {
+            (code, status) = (internal, 500);
+            body = cloudtrail::json_error(code, UNRECORDED_MESSAGE);
+        }
+        self.metrics
+            .kms(target, Outcome::of(status, code), started.elapsed());
+        Response {
+            status,
+            request_id,
+            body,
+            content_type: CONTENT_TYPE,
+        }
+    }
+
     /// Records the audit event of a KMS request before its answer leaves. Without an audit
     /// trail attached, or in best-effort mode, this never fails; fail-closed (the default), a
     /// request that cannot be recorded gets no answer but a 500.

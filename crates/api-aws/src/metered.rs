@@ -2,7 +2,6 @@
 //! `strongroom_request_duration_seconds`): one table of handles per API, indexed by
 //! operation, so recording a request looks nothing up by name.
 
-use crate::AwsApi;
 use crate::dispatch::{self, Target};
 use crate::query::QueryService;
 use std::time::Duration;
@@ -55,15 +54,5 @@ impl ApiMetrics {
     pub(crate) fn cloudtrail(&self, operation: Option<usize>, outcome: Outcome, elapsed: Duration) {
         self.cloudtrail
             .record(operation.unwrap_or(usize::MAX), outcome, elapsed);
-    }
-}
-
-impl AwsApi {
-    /// Counts a request that the listener refused before it reached [`AwsApi::handle`] (a
-    /// body over the size limit), answered with `status` and error `code`: as a KMS request
-    /// of the operation its `X-Amz-Target` names, if any.
-    pub fn record_refused(&self, target: &str, status: u16, code: &str, elapsed: Duration) {
-        self.metrics
-            .kms(Target::parse(target), Outcome::of(status, code), elapsed);
     }
 }

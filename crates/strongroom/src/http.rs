@@ -8,7 +8,7 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use std::sync::Arc;
-use strongroom_api_aws::{AwsApi, CONTENT_TYPE, Request};
+use strongroom_api_aws::{AwsApi, Request};
 use strongroom_core::time::{Clock as _, OffsetClock};
 use strongroom_service::Service;
 
@@ -93,18 +93,11 @@ async fn kms(State(api): State<AwsApi>, request: axum::extract::Request) -> Resp
     // Taking the request whole (rather than the HeaderMap extractor, which clones every
     // header) keeps the hot path to one header vector per request.
     let (parts, body) = request.into_parts();
-    let body = match axum::body::to_bytes(body, MAX_BODY).await {
-        Ok(b) => b,
-        Err(_) => {
-            let target = parts
-                .headers
-                .get("x-amz-target")
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or_default();
-            let (response, status, code) = too_large();
-            api.record_refused(target, status, code, started.elapsed());
-            return response;
-        }
+    // Over the limit, the body is not read; the request is still answered, counted and
+    // audited, from its headers.
+    let (body, too_large) = match axum::body::to_bytes(body, MAX_BODY).await {
+        Ok(b) => (b, false),
+        Err(_) => (axum::body::Bytes::new(), true),
     };
     let pairs: Vec<(&str, &[u8])> = parts
         .headers
@@ -118,7 +111,11 @@ async fn kms(State(api): State<AwsApi>, request: axum::extract::Request) -> Resp
         headers: &pairs,
         body: &body,
     };
-    let resp = api.handle_from(&req, peer).await;
+    let resp = if too_large {
+        api.refuse_too_large(&req, peer, started).await
+    } else {
+        api.handle_from(&req, peer).await
+    };
     let status = StatusCode::from_u16(resp.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut out = (status, resp.body).into_response();
     let h = out.headers_mut();
@@ -127,17 +124,6 @@ async fn kms(State(api): State<AwsApi>, request: axum::extract::Request) -> Resp
         h.insert("x-amzn-requestid", v);
     }
     out
-}
-
-/// The answer to a body over [`MAX_BODY`], in AWS's error shape, with its status and code.
-fn too_large() -> (Response, u16, &'static str) {
-    let (code, status, message) = strongroom_api_aws::ApiError::TooLarge.parts();
-    let body = format!(r#"{{"__type":"{code}","message":"{message}"}}"#);
-    let http_status = StatusCode::from_u16(status).unwrap_or(StatusCode::PAYLOAD_TOO_LARGE);
-    let mut out = (http_status, body).into_response();
-    out.headers_mut()
-        .insert("content-type", HeaderValue::from_static(CONTENT_TYPE));
-    (out, status, code)
 }
 
 /// Resolves when SIGTERM or SIGINT arrives.

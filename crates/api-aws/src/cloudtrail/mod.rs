@@ -29,7 +29,7 @@ const TARGET_PREFIX: &str = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131
 const SIGNING_NAME: &str = "cloudtrail";
 
 /// The `eventSource` of CloudTrail's events.
-const EVENT_SOURCE: &str = "cloudtrail.amazonaws.com";
+pub(crate) const EVENT_SOURCE: &str = "cloudtrail.amazonaws.com";
 
 /// The operations served: the `operation` labels of their metrics.
 pub(crate) const OPERATIONS: &[&str] = &["LookupEvents"];
@@ -41,7 +41,7 @@ pub(crate) fn operation(target: Option<&str>) -> Option<&str> {
 
 /// The `eventName` of a CloudTrail request: the operation when it looks like an operation
 /// name (1 to 64 ASCII letters and digits), otherwise `Unknown`.
-fn event_name(operation: &str) -> &str {
+pub(crate) fn event_name(operation: &str) -> &str {
     if (1..=64).contains(&operation.len()) && operation.bytes().all(|b| b.is_ascii_alphanumeric()) {
         operation
     } else {
@@ -135,7 +135,7 @@ impl AwsApi {
 }
 
 /// A JSON 1.1 error body.
-fn json_error(code: &str, message: &str) -> Vec<u8> {
+pub(crate) fn json_error(code: &str, message: &str) -> Vec<u8> {
     serde_json::json!({ "__type": code, "message": message })
         .to_string()
         .into_bytes()

@@ -453,6 +453,49 @@ impl AwsApi {
         }
     }
 
+    /// Answers a Query request whose body was over the listener's limit (see
+    /// [`AwsApi::refuse_too_large`]): `RequestEntityTooLarge` in IAM's or STS's XML shape,
+    /// recorded as an unauthenticated request of an unknown action.
+    pub(crate) async fn refuse_too_large_query(
+        &self,
+        req: &Request<'_>,
+        request_id: String,
+        peer: Option<std::net::IpAddr>,
+        started: std::time::Instant,
+    ) -> Response {
+        let service = match strongroom_sigv4::parse(req) {
+            Ok(a) if a.service() == "sts" => QueryService::Sts,
+            _ => QueryService::Iam,
+        };
+        let (mut code, mut status, message) = QueryError::Api(ApiError::TooLarge).parts(service);
+        let mut body = error_body(service, code, status, &message, &request_id);
+        let event_name = audit::event_name(None);
+        let audited = crate::audit::Audited {
+            event_source: audit::event_source(service),
+            event_name,
+            read_only: audit::read_only(service, event_name),
+            region: audit::region(service),
+            request_parameters: serde_json::Value::Null,
+            response_elements: serde_json::Value::Null,
+            resources: Vec::new(),
+            error: Some((code, message.as_str())),
+        };
+        if let Err(Unrecorded) = self.record(req, None, peer, &request_id, audited).await {
+            let internal = strongroom_core::KmsError::Internal;
+            (code, status) = crate::error::query_code(&internal, service.signing_name());
+            body = error_body(service, code, status, UNRECORDED_MESSAGE, &request_id);
+        }
+        let outcome = strongroom_service::metrics::Outcome::of(status, code);
+        self.metrics
+            .query(service, None, outcome, started.elapsed());
+        Response {
+            status,
+            request_id,
+            body,
+            content_type: XML_CONTENT_TYPE,
+        }
+    }
+
     /// Authenticates the request and runs its action; returns the request's context when it
     /// was authenticated.
     #[allow(clippy::too_many_arguments)] // reason: one call site; the parts of one request
