@@ -1650,7 +1650,8 @@ def test_answers_are_withheld_when_their_events_cannot_be_recorded(make_server):
     iam = client("iam", srv)
     user = unique("fc")
     answered_ok = [request_id_of(iam.create_user(UserName=user))]
-    padded = json.dumps(allow("kms:ListKeys"))[:-1] + " " * 120_000 + "}"
+    # Under the 100 KiB above which an event leaves the parameters out, so each is ~90 KB.
+    padded = json.dumps(allow("kms:ListKeys"))[:-1] + " " * 90_000 + "}"
     failed = None
     for _ in range(40):
         try:
@@ -1730,3 +1731,23 @@ def test_requests_over_the_size_limit_are_answered_in_their_protocol_and_audited
         assert event["userIdentity"] == {"type": "Unknown", "accessKeyId": srv.access_key_id}, event
         assert event["awsRegion"] == region, event
         assert event["requestParameters"] is None and event["resources"] == [], event
+
+
+def test_the_parameters_of_a_request_over_100_kib_are_not_recorded(make_server):
+    """Every event stays small: a body over 100 KiB (no valid request of these APIs is that
+    large) is recorded without its parameters."""
+    srv = make_server("audit-big-params")
+    srv.start()
+    creds = {"access_key_id": srv.access_key_id, "secret_access_key": srv.secret_access_key,
+             "region": srv.region}
+    answers = []
+    for size in (100 * 1024 - 200, 100 * 1024 + 1):
+        payload = json.dumps({"Description": "d" * size}).encode()
+        headers, body = build_request(srv.endpoint, "CreateKey", payload, **creds)
+        resp = send_raw(srv.endpoint, headers, body)
+        assert (resp.status, resp.error_code) == (400, "ValidationException"), resp.body[:200]
+        answers.append((len(body), the_event(audit_dir(srv), resp.header("x-amzn-RequestId"))))
+    (small_len, small), (big_len, big) = answers
+    assert small_len <= 100 * 1024 < big_len, (small_len, big_len)
+    assert len(small["requestParameters"]["description"]) == 100 * 1024 - 200
+    assert big["requestParameters"] is None and big["errorCode"] == "ValidationException"

@@ -44,7 +44,7 @@ from strongroom_server import CLOCK_CONTROL_ARGS, StrongroomServer, random_acces
 
 TARGET = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents"
 REGION = "us-east-1"
-BIG_POLICY_EVENTS = 24  # ~120 KB each: the trail spans at least three 1 MiB segments
+BIG_POLICY_EVENTS = 32  # ~90 KB each: the trail spans at least three 1 MiB segments
 
 
 def ct_client(srv, akid: str, secret: str, token: str | None = None, *, validate: bool = True):
@@ -104,7 +104,8 @@ def trail(strongroom_bin, tmp_path_factory) -> Trail:
         with pytest.raises(ClientError):
             reader_kms.decrypt(CiphertextBlob=blob)  # AccessDeniedException
         session_client(srv, "kms", session["Credentials"]).describe_key(KeyId=key_a["Arn"])
-        padded = json.dumps(allow("kms:ListKeys"))[:-1] + " " * 120_000 + "}"
+        # ~90 KB events (under the 100 KiB above which parameters are left out) roll segments.
+        padded = json.dumps(allow("kms:ListKeys"))[:-1] + " " * 90_000 + "}"
         for _ in range(BIG_POLICY_EVENTS):
             iam.put_user_policy(UserName=nobody.name, PolicyName="big", PolicyDocument=padded)
         iam.delete_user_policy(UserName=nobody.name, PolicyName="big")

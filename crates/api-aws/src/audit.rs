@@ -90,6 +90,10 @@ pub(crate) fn kms_request_parameters(body: &[u8]) -> Value {
     json_request_parameters(body, RECORDED, NESTED_SHAPES)
 }
 
+/// The largest request body whose parameters an audit event records; the event of a larger
+/// request has `requestParameters` `null`.
+pub(crate) const MAX_RECORDED_BODY: usize = 100 * 1024;
+
 /// `requestParameters` of a JSON 1.1 request: the members of the body's top-level object named
 /// in `recorded`, renamed lowerCamel, and the member names of the structures in the members
 /// named in `nested` too; `Null` when nothing is recorded.

@@ -268,11 +268,16 @@ impl AwsApi {
         ctx: Option<&strongroom_service::RequestContext>,
         peer: Option<std::net::IpAddr>,
         request_id: &str,
-        audited: audit::Audited<'_>,
+        mut audited: audit::Audited<'_>,
     ) -> Result<(), Unrecorded> {
         let Some(log) = self.service.audit() else {
             return Ok(());
         };
+        // Bounds every event, and so every page of LookupEvents and every alert that carries
+        // events: no legitimate request of these APIs comes near it (a policy is 32 KB).
+        if req.body.len() > audit::MAX_RECORDED_BODY {
+            audited.request_parameters = serde_json::Value::Null;
+        }
         let principal_id = match ctx {
             Some(c) => self.service.principal_id(c).await,
             None => None,

@@ -64,6 +64,15 @@ pub(crate) enum QueryService {
 }
 
 impl QueryService {
+    /// The service a Query request is for: the one its credential scope names (STS), else
+    /// IAM (also when the signature cannot be read).
+    pub(crate) fn of(req: &Request<'_>) -> Self {
+        match strongroom_sigv4::parse(req) {
+            Ok(a) if a.service() == "sts" => Self::Sts,
+            _ => Self::Iam,
+        }
+    }
+
     /// The SigV4 signing name.
     pub(crate) fn signing_name(self) -> &'static str {
         match self {
@@ -375,12 +384,8 @@ impl AwsApi {
         peer: Option<std::net::IpAddr>,
         started: std::time::Instant,
     ) -> Response {
-        // The credential scope names the service; an unparsable signature is reported by
-        // `authenticate` below, in IAM's namespace.
-        let service = match strongroom_sigv4::parse(req) {
-            Ok(a) if a.service() == "sts" => QueryService::Sts,
-            _ => QueryService::Iam,
-        };
+        // An unparsable signature is reported by `authenticate` below, in IAM's namespace.
+        let service = QueryService::of(req);
         // The form is read first, so that the audit event of a request refused before its
         // action ran (unauthenticated, say) still names the action and its parameters; a
         // malformed form is reported after authentication, as before.
@@ -463,10 +468,7 @@ impl AwsApi {
         peer: Option<std::net::IpAddr>,
         started: std::time::Instant,
     ) -> Response {
-        let service = match strongroom_sigv4::parse(req) {
-            Ok(a) if a.service() == "sts" => QueryService::Sts,
-            _ => QueryService::Iam,
-        };
+        let service = QueryService::of(req);
         let (mut code, mut status, message) = QueryError::Api(ApiError::TooLarge).parts(service);
         let mut body = error_body(service, code, status, &message, &request_id);
         let event_name = audit::event_name(None);

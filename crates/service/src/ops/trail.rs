@@ -10,6 +10,12 @@ use strongroom_core::KmsError;
 /// The IAM action that allows looking up events.
 pub const LOOKUP_EVENTS_ACTION: &str = "cloudtrail:LookupEvents";
 
+/// Lookups read files on the blocking pool, which store calls share: at most this many read
+/// at once, so that lookups can never take the pool from the requests that need the store.
+/// Others wait their turn.
+const CONCURRENT_LOOKUPS: usize = 2;
+static LOOKUP_SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(CONCURRENT_LOOKUPS);
+
 impl Service {
     /// Authorizes a lookup by the caller of `ctx` and returns the trail to read: the checks
     /// [`Self::lookup_events`] makes before it reads (and all a lookup of a category with no
@@ -47,7 +53,13 @@ impl Service {
         let log = self.authorize_lookup_events(ctx).await?;
         filter.recipient_account_id = Some(ctx.account().as_str().to_owned());
         let dir = log.dir().to_owned();
+        let slot = LOOKUP_SLOTS
+            .acquire()
+            .await
+            .map_err(|_| KmsError::Internal)?;
         let read = tokio::task::spawn_blocking(move || {
+            // Held until the read ends, even if the request is dropped meanwhile.
+            let _slot = slot;
             strongroom_audit::newest_events(&dir, &filter, before, limit)
         })
         .await;
