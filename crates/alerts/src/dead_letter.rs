@@ -42,14 +42,23 @@ pub(crate) struct DeadLetter {
 }
 
 impl DeadLetter {
-    /// Opens (creating, mode 0600) `path` for appending.
+    /// Opens (creating) `path` for appending, and makes it mode 0600 whatever it was. A
+    /// symbolic link is refused: alerts can name keys and callers, and must not be written
+    /// wherever a link points.
     pub(crate) fn open(path: &Path) -> std::io::Result<Self> {
-        use std::os::unix::fs::OpenOptionsExt as _;
+        use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+        if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+            return Err(std::io::Error::other(format!(
+                "{} is a symbolic link; give the dead-letter file's real path",
+                path.display()
+            )));
+        }
         let file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .mode(0o600)
             .open(path)?;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
         Ok(Self {
             path: path.to_path_buf(),
             file: Arc::new(Mutex::new(file)),
@@ -74,5 +83,27 @@ impl DeadLetter {
         })
         .await
         .map_err(std::io::Error::other)?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt as _;
+
+    #[test]
+    fn the_file_is_made_private_and_a_symlink_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("dead.jsonl");
+        std::fs::write(&path, b"").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        DeadLetter::open(&path).unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+
+        let link = dir.path().join("link.jsonl");
+        std::os::unix::fs::symlink(&path, &link).unwrap();
+        let err = DeadLetter::open(&link).unwrap_err();
+        assert!(err.to_string().contains("symbolic link"), "{err}");
     }
 }

@@ -15,6 +15,29 @@ pub(crate) const INVALID_STATE_CODE: &str = "KMSInvalidStateException";
 /// deletion.`), as AWS words it and as AWS's own CloudWatch alarm for this case matches it.
 pub(crate) const PENDING_DELETION_TEXT: &str = " is pending deletion";
 
+/// The subject every unauthenticated request is counted under by the per-principal rules.
+pub(crate) const UNAUTHENTICATED: &str = "unauthenticated";
+
+/// Who the per-principal rules (denials, rate) count an event against: the user's (or root's)
+/// ARN; for a role session, the role's ARN, since a session's name is the caller's choice and
+/// counting per session would let one role spread a burst over fresh names; and for every
+/// unauthenticated request one subject, [`UNAUTHENTICATED`], since the access key it names is
+/// unverified (counting per claimed key would let anyone fill a rule's table, or raise alerts
+/// in a real key's name). `None` for service events and requests that named nothing.
+pub(crate) fn counted_principal(event: &AuditEvent) -> Option<&str> {
+    let id = &event.user_identity;
+    if id.identity_type.as_deref() == Some("Unknown") {
+        return Some(UNAUTHENTICATED);
+    }
+    let issuer = id
+        .session_context
+        .as_ref()
+        .and_then(|s| s.session_issuer.as_ref())
+        .map(|i| i.arn.as_str())
+        .filter(|a| !a.is_empty());
+    issuer.or_else(|| principal(event))
+}
+
 /// The caller: `userIdentity.arn`, else `principalId`, else `accessKeyId` (an
 /// unauthenticated request names at most the access key it tried). `None` for service events
 /// and requests that named nothing.
@@ -91,6 +114,47 @@ mod tests {
         e.user_identity.principal_id = None;
         assert_eq!(principal(&e), Some("AKIAEXAMPLE"));
         assert_eq!(principal(&service_event("DeleteKey", KEY)), None);
+    }
+
+    #[test]
+    fn rules_count_roles_not_sessions_and_all_unauthenticated_requests_as_one() {
+        let user = api_call("Encrypt", "arn:aws:iam::111122223333:user/a");
+        assert_eq!(
+            counted_principal(&user),
+            Some("arn:aws:iam::111122223333:user/a")
+        );
+        let mut session = api_call("Encrypt", "arn:aws:sts::111122223333:assumed-role/App/s1");
+        session.user_identity.identity_type = Some("AssumedRole".into());
+        session.user_identity.session_context = Some(strongroom_audit::SessionContext {
+            session_issuer: Some(strongroom_audit::SessionIssuer {
+                issuer_type: "Role".into(),
+                principal_id: "AROAEXAMPLE".into(),
+                arn: "arn:aws:iam::111122223333:role/App".into(),
+                account_id: "111122223333".into(),
+                user_name: "App".into(),
+            }),
+            attributes: strongroom_audit::SessionAttributes {
+                creation_date: session.event_time,
+                mfa_authenticated: false,
+            },
+        });
+        assert_eq!(
+            counted_principal(&session),
+            Some("arn:aws:iam::111122223333:role/App")
+        );
+        assert_eq!(
+            principal(&session),
+            Some("arn:aws:sts::111122223333:assumed-role/App/s1")
+        );
+        let mut anonymous = api_call("Encrypt", "x");
+        anonymous.user_identity = UserIdentity {
+            identity_type: Some("Unknown".into()),
+            access_key_id: Some("AKIAVICTIMEXAMPLE123".into()),
+            ..UserIdentity::default()
+        };
+        assert_eq!(counted_principal(&anonymous), Some(UNAUTHENTICATED));
+        assert_eq!(principal(&anonymous), Some("AKIAVICTIMEXAMPLE123"));
+        assert_eq!(counted_principal(&service_event("DeleteKey", KEY)), None);
     }
 
     #[test]

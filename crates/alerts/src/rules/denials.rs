@@ -39,7 +39,7 @@ impl Denials {
         if !facts::is_denial(event) {
             return false;
         }
-        let Some(principal) = facts::principal(event) else {
+        let Some(principal) = facts::counted_principal(event) else {
             return false;
         };
         if !self.recent.contains_key(principal) && self.recent.len() >= MAX_SUBJECTS {

@@ -224,7 +224,7 @@ fn rate_subjects(per: Per, event: &AuditEvent) -> Vec<&str> {
         return Vec::new();
     }
     match per {
-        Per::Principal => facts::principal(event).into_iter().collect(),
+        Per::Principal => facts::counted_principal(event).into_iter().collect(),
         Per::Key => {
             let mut keys: Vec<&str> = facts::key_arns(event).collect();
             keys.dedup();
