@@ -100,8 +100,11 @@
 //! After a crash, [`AuditLog::open`] truncates the last segment after its last complete line:
 //! a torn final line, the zero padding, and whatever a crash left after the padding (pages of a
 //! write that reached the disk out of order; no response was sent for any of it, since the
-//! sync had not returned). It logs a warning, recovers `seq` and the chain hash from the last
-//! valid line and continues the chain. A complete line that does not parse or chain is not a
+//! sync had not returned). What it drops, other than zeros, is kept in
+//! `dropped-segment-NNNNNNNN-<offset>` beside the log (complete lines among it are logged as an
+//! error: after a crash they are the pages of one unacknowledged write, anything more means the
+//! disk lost data). It recovers `seq` and the chain hash from the last valid line and
+//! continues the chain. A complete line that does not parse or chain is not a
 //! crash artefact: opening fails with [`AuditError::Corrupt`] and nothing is repaired.
 //!
 //! # Trust model

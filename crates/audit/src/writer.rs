@@ -831,6 +831,64 @@ fn write_zeros(file: &File, from: u64, to: u64) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Before recovery truncates the last segment after its last complete line, keeps what it
+/// drops (other than zeros) in `dropped-<segment>-<offset>` next to it, synced: after a crash
+/// that is a write that was never acknowledged, but the same bytes could be the sign of damage
+/// to acknowledged records, and the evidence is not destroyed. Complete lines among them are
+/// logged as an error.
+fn keep_dropped(seg: &format::SegmentFile, from: u64) -> Result<(), AuditError> {
+    use std::io::{Read as _, Seek as _, SeekFrom, Write as _};
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let io = |e| AuditError::io(&seg.path, e);
+    let mut file = File::open(&seg.path).map_err(io)?;
+    file.seek(SeekFrom::Start(from)).map_err(io)?;
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes).map_err(io)?;
+    let end = bytes.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
+    bytes.truncate(end);
+    let stem = seg
+        .name
+        .strip_suffix(format::SEGMENT_SUFFIX)
+        .unwrap_or(&seg.name);
+    let kept = seg.path.with_file_name(format!("dropped-{stem}-{from}"));
+    let mut out = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o640)
+        .open(&kept)
+        .map_err(|e| AuditError::io(&kept, e))?;
+    out.write_all(&bytes)
+        .and_then(|()| out.sync_all())
+        .map_err(|e| AuditError::io(&kept, e))?;
+    if let Some(dir) = kept.parent() {
+        sync_dir(dir)?;
+    }
+    // Complete lines: a record's `{` (after any zeros of a gap) up to its newline.
+    let lines = bytes
+        .split_inclusive(|&b| b == b'\n')
+        .filter(|l| l.ends_with(b"\n") && l.iter().find(|&&b| b != 0) == Some(&b'{'))
+        .count();
+    if lines > 0 {
+        tracing::error!(
+            segment = %seg.name,
+            offset = from,
+            lines,
+            kept = %kept.display(),
+            "recovery drops complete audit lines found after the end of the segment's content (zero bytes before them): normally pages of a write a crash interrupted (never acknowledged); if more than one batch of records is there, the disk lost data. The bytes are kept; run `strongroom audit verify`"
+        );
+    } else {
+        tracing::warn!(
+            segment = %seg.name,
+            offset = from,
+            bytes = bytes.len(),
+            kept = %kept.display(),
+            "recovery drops the unfinished end of the audit segment an unclean shutdown left open (never acknowledged); the bytes are kept"
+        );
+    }
+    Ok(())
+}
+
 /// What the scan of the last segment found.
 struct TailState {
     last_seq: u64,
@@ -924,12 +982,8 @@ fn scan_tail_segment(seg: &format::SegmentFile) -> Result<Option<TailState>, Aud
                 "truncating a torn final audit line (a write interrupted by a crash; it was never acknowledged)"
             );
         }
-        if padding.is_some_and(|p| !p.clean) {
-            tracing::warn!(
-                segment = %seg.name,
-                offset = valid_len,
-                "dropping data after the zero padding of the audit segment an unclean shutdown left open (writes the crash interrupted; they were never acknowledged)"
-            );
+        if torn > 0 || padding.is_some_and(|p| !p.clean) {
+            keep_dropped(seg, valid_len)?;
         }
         let f = std::fs::OpenOptions::new()
             .write(true)

@@ -352,6 +352,12 @@ fn after_a_crash_the_padding_and_unacknowledged_writes_after_it_are_cut_off() {
     assert_eq!((f.location.line, f.location.seq), (5, None));
 
     let log = open_at(&fx, &crashed);
+    // What recovery dropped is kept next to the log, without the zeros.
+    let kept = crashed.join(format!("dropped-segment-00000001-{content}"));
+    assert_eq!(
+        std::fs::read(&kept).unwrap(),
+        [&[0u8; 100][..], stray].concat()
+    );
     let trimmed = std::fs::read(&seg).unwrap();
     assert_eq!(
         trimmed.len(),
