@@ -12,7 +12,7 @@
 //! attribute keys `ErrorCode` and `PrincipalArn`, and several attributes in one request,
 //! combined with AND (CloudTrail takes one). See [`lookup`].
 
-mod lookup;
+pub(crate) mod lookup;
 mod token;
 
 use crate::audit::Audited;
