@@ -96,27 +96,82 @@ pub(crate) const MAX_RECORDED_BODY: usize = 100 * 1024;
 
 /// `requestParameters` of a JSON 1.1 request: the members of the body's top-level object named
 /// in `recorded`, renamed lowerCamel, and the member names of the structures in the members
-/// named in `nested` too; `Null` when nothing is recorded.
+/// named in `nested` too; `Null` when nothing is recorded or the body is not one JSON object.
+///
+/// Members not recorded are skipped by the parser, never built: a plaintext or ciphertext is
+/// neither copied nor unescaped (this runs for every request).
 pub(crate) fn json_request_parameters(body: &[u8], recorded: &[&str], nested: &[&str]) -> Value {
-    let Ok(Value::Object(members)) = serde_json::from_slice::<Value>(body) else {
-        return Value::Null;
-    };
-    let recorded: Map<String, Value> = members
-        .into_iter()
-        .filter(|(k, _)| recorded.contains(&k.as_str()))
-        .map(|(k, v)| {
-            let v = if nested.contains(&k.as_str()) {
-                rename_shape(v)
-            } else {
-                v
+    use serde::de::DeserializeSeed as _;
+    let mut parser = serde_json::Deserializer::from_slice(body);
+    let members = Recorded { recorded, nested }
+        .deserialize(&mut parser)
+        .and_then(|m| parser.end().map(|()| m));
+    match members {
+        Ok(m) if !m.is_empty() => Value::Object(m),
+        _ => Value::Null,
+    }
+}
+
+/// Reads a JSON object, keeping only the recorded members (renamed); a duplicate member keeps
+/// its last value, as a parse into a [`Value`] would.
+struct Recorded<'a> {
+    recorded: &'a [&'a str],
+    nested: &'a [&'a str],
+}
+
+/// A member name, borrowed from the body unless it has escapes.
+struct Key<'de>(std::borrow::Cow<'de, str>);
+
+impl<'de> serde::Deserialize<'de> for Key<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a member name")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Key(std::borrow::Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Key(std::borrow::Cow::Owned(v.to_owned())))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Recorded<'_> {
+    type Value = Map<String, Value>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Recorded<'_> {
+    type Value = Map<String, Value>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut out = Map::new();
+        while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
+            let Some(name) = self.recorded.iter().find(|r| **r == key) else {
+                map.next_value::<serde::de::IgnoredAny>()?;
+                continue;
             };
-            (lower_camel(&k), v)
-        })
-        .collect();
-    if recorded.is_empty() {
-        Value::Null
-    } else {
-        Value::Object(recorded)
+            let value: Value = map.next_value()?;
+            let value = if self.nested.contains(name) {
+                rename_shape(value)
+            } else {
+                value
+            };
+            out.insert(lower_camel(name), value);
+        }
+        Ok(out)
     }
 }
 
@@ -165,6 +220,57 @@ mod tests {
                 "constraints": {"encryptionContextSubset": {"Dept": "IT"}},
             })
         );
+    }
+
+    /// The skipping parser records exactly what filtering a full parse would: escaped and
+    /// duplicate member names, nested values, trailing bytes, non-objects.
+    #[test]
+    fn skipping_parser_matches_a_full_parse() {
+        fn reference(body: &[u8]) -> Value {
+            let Ok(Value::Object(members)) = serde_json::from_slice::<Value>(body) else {
+                return Value::Null;
+            };
+            let kept: Map<String, Value> = members
+                .into_iter()
+                .filter(|(k, _)| RECORDED.contains(&k.as_str()))
+                .map(|(k, v)| {
+                    let v = if NESTED_SHAPES.contains(&k.as_str()) {
+                        rename_shape(v)
+                    } else {
+                        v
+                    };
+                    (lower_camel(&k), v)
+                })
+                .collect();
+            if kept.is_empty() {
+                Value::Null
+            } else {
+                Value::Object(kept)
+            }
+        }
+        let bodies: &[&[u8]] = &[
+            br#"{"KeyId":"a","KeyId":"b"}"#,
+            br#"{"Key\u0049d":"escaped","Plaintext":"x\"y"}"#,
+            br#"{"Plaintext":{"KeyId":"inner"},"Limit":5}"#,
+            br#"{"Tags":[{"TagKey":"k","TagValue":"v"}],"Policy":"{\"a\":1}"}"#,
+            br#"{"KeyId":"a"} trailing"#,
+            br#"{"KeyId":"a"}  "#,
+            br#"{"KeyId":"a","#,
+            br#"{"KeyId":}"#,
+            br#""KeyId""#,
+            br#"null"#,
+            b"",
+            br#"{"EncryptionContext":{"Plaintext":"kept: user data"},"Grant\u0054okens":["t"]}"#,
+            br#"{"KeyId":"\ud83d\ude00","NumberOfBytes":1e2,"DryRun":true}"#,
+        ];
+        for body in bodies {
+            assert_eq!(
+                kms_request_parameters(body),
+                reference(body),
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
     }
 
     #[test]
