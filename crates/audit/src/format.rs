@@ -98,12 +98,21 @@ pub(crate) fn line_hash(line: &[u8]) -> String {
 }
 
 /// Builds an event line (without the newline) from the already serialized event.
+#[cfg(test)]
 pub(crate) fn event_line(seq: u64, prev: &str, event_json: &[u8]) -> Vec<u8> {
-    let mut line = Vec::with_capacity(event_json.len() + 110);
-    line.extend_from_slice(format!("{{\"seq\":{seq},\"prev\":\"{prev}\",\"event\":").as_bytes());
-    line.extend_from_slice(event_json);
-    line.push(b'}');
+    let mut line = Vec::new();
+    write_event_line(&mut line, seq, prev, event_json);
     line
+}
+
+/// Appends an event line (without the newline) to `out`.
+pub(crate) fn write_event_line(out: &mut Vec<u8>, seq: u64, prev: &str, event_json: &[u8]) {
+    use std::io::Write as _;
+    out.reserve(event_json.len() + 110);
+    // Writing to a Vec cannot fail.
+    let _ = write!(out, "{{\"seq\":{seq},\"prev\":\"{prev}\",\"event\":");
+    out.extend_from_slice(event_json);
+    out.push(b'}');
 }
 
 /// The `digest` member of a digest record.

@@ -33,6 +33,9 @@ pub const KEYS: &str = "strongroom_keys";
 pub const CACHE_LOOKUPS_TOTAL: &str = "strongroom_cache_lookups_total";
 /// Gauge of audit events accepted but not yet durable (set by the audit trail's writer).
 pub const AUDIT_QUEUE_DEPTH: &str = "strongroom_audit_queue_depth";
+/// Gauge: 1 while the audit log writes its open segment with direct I/O, 0 with buffered writes
+/// and `fdatasync`.
+pub const AUDIT_DIRECT_IO: &str = "strongroom_audit_direct_io";
 /// Histogram of the audit log's fsync durations in seconds.
 pub const AUDIT_FSYNC_SECONDS: &str = "strongroom_audit_fsync_seconds";
 
@@ -382,10 +385,12 @@ impl Metrics {
             .get_or_init(|| match self.inner.recorder.as_deref() {
                 Some(r) => AuditMetrics {
                     queue_depth: gauge(r, AUDIT_QUEUE_DEPTH, &[]),
+                    direct_io: gauge(r, AUDIT_DIRECT_IO, &[]),
                     fsync_seconds: histogram(r, AUDIT_FSYNC_SECONDS, &[]),
                 },
                 None => AuditMetrics {
                     queue_depth: Gauge::noop(),
+                    direct_io: Gauge::noop(),
                     fsync_seconds: Histogram::noop(),
                 },
             })
@@ -399,6 +404,7 @@ impl Metrics {
 #[derive(Debug, Clone)]
 pub struct AuditMetrics {
     queue_depth: Gauge,
+    direct_io: Gauge,
     fsync_seconds: Histogram,
 }
 
@@ -406,6 +412,11 @@ impl AuditMetrics {
     /// `events` are accepted but not yet durable.
     pub fn set_queue_depth(&self, events: usize) {
         self.queue_depth.set(events as f64);
+    }
+
+    /// Whether the open segment is written with direct I/O.
+    pub fn set_direct_io(&self, direct: bool) {
+        self.direct_io.set(if direct { 1.0 } else { 0.0 });
     }
 
     /// An fsync of the audit log took `took`.

@@ -102,8 +102,10 @@ pub(crate) async fn metrics(State(m): State<Monitor>) -> Response {
     let _ = m.service.refresh_key_metrics(m.probe_timeout).await;
     if let Some(log) = m.service.audit() {
         // The queue is sampled at each scrape; every fsync is observed by the writer.
-        let depth = log.stats().queue_depth;
-        m.service.metrics().audit().set_queue_depth(depth);
+        let stats = log.stats();
+        let audit = m.service.metrics().audit();
+        audit.set_queue_depth(stats.queue_depth);
+        audit.set_direct_io(stats.direct_io);
     }
     let mut out = (StatusCode::OK, m.prometheus.render()).into_response();
     out.headers_mut().insert(

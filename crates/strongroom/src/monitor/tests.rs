@@ -573,11 +573,16 @@ async fn metrics_count_every_request_by_api_operation_and_outcome() {
     assert!(!text.contains("strongroom_audit"), "{text}");
     let audit = s.monitor.inner.service.metrics().audit();
     audit.set_queue_depth(3);
+    audit.set_direct_io(true);
     audit.observe_fsync(Duration::from_micros(700));
     let text = scrape(&s).await;
     assert_eq!(
         series(&text, "strongroom_audit_queue_depth"),
         BTreeMap::from([(String::new(), 3.0)])
+    );
+    assert_eq!(
+        series(&text, "strongroom_audit_direct_io"),
+        BTreeMap::from([(String::new(), 1.0)])
     );
     let fsync = series(&text, "strongroom_audit_fsync_seconds_bucket");
     assert_eq!(fsync.get("le=\"0.0005\""), Some(&0.0), "{text}");
