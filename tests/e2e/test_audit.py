@@ -1373,6 +1373,8 @@ def _run_query_scenario(srv: StrongroomServer) -> QueryScenario:
                                         user_agent=RAW_USER_AGENT)
         _, got_code, message = xml_error(resp)
         assert got_code == code, (name, resp.status, resp.body)
+        # The error is in the XML namespace of the service the request was for.
+        assert QUERY_NAMESPACES[service].encode() in resp.body, (name, resp.body)
         if signature:
             sc.secrets[f"signature of {name}"] = signature.encode()
         sc.cases[name] = QueryCase(
@@ -1536,6 +1538,11 @@ def _run_query_scenario(srv: StrongroomServer) -> QueryScenario:
     raw("ListUsers-MissingAuthenticationToken", "iam", "ListUsers", form={"Action": "ListUsers", "MaxItems": "5"},
         akid=None, secret=None, code="MissingAuthenticationToken", identity={"type": "Unknown"},
         params={"maxItems": 5}, read_only=True)
+    # Unsigned, so no credential scope names the service; its action does (IAM and STS share
+    # the endpoint, and their action names do not overlap).
+    raw("GetCallerIdentity-MissingAuthenticationToken", "sts", "GetCallerIdentity",
+        form={"Action": "GetCallerIdentity", "Version": "2011-06-15"}, akid=None, secret=None,
+        code="MissingAuthenticationToken", identity={"type": "Unknown"}, read_only=True, region="")
     raw("MalformedQueryString", "iam", "Unknown", body=b"Action=GetUser&UserName=%ZZ",
         akid=srv.access_key_id, secret=srv.secret_access_key, code="MalformedQueryString", identity=root)
     raw("InvalidAction", "iam", "Frobnicate", form={"Action": "Frobnicate", "Version": "2010-05-08"},
@@ -1560,6 +1567,9 @@ def query_scenario(strongroom_bin, tmp_path_factory):
     yield from _scenario_of(strongroom_bin, tmp_path_factory, "audit-iam-sts", _run_query_scenario)
 
 
+QUERY_NAMESPACES = {"iam": "https://iam.amazonaws.com/doc/2010-05-08/",
+                    "sts": "https://sts.amazonaws.com/doc/2011-06-15/"}
+
 QUERY_CASES = [
     "CreateUser", "GetUser", "ListUsers", "PutUserPolicy", "GetUserPolicy", "ListUserPolicies", "CreateAccessKey",
     "UpdateAccessKey", "ListAccessKeys", "TagUser", "ListUserTags", "UntagUser", "CreateRole", "GetRole", "ListRoles",
@@ -1569,7 +1579,8 @@ QUERY_CASES = [
     "GetUser-NoSuchEntity", "CreateUser-ValidationError", "AssumeRole-ValidationError",
     "GetUser-InvalidClientTokenId", "GetCallerIdentity-InvalidClientTokenId", "AssumeRole-InvalidClientTokenId",
     "ListRoles-SignatureDoesNotMatch",
-    "ListUsers-MissingAuthenticationToken", "MalformedQueryString", "InvalidAction", "DeleteRolePolicy",
+    "ListUsers-MissingAuthenticationToken", "GetCallerIdentity-MissingAuthenticationToken",
+    "MalformedQueryString", "InvalidAction", "DeleteRolePolicy",
     "DeleteRole", "DeleteUserPolicy", "DeleteAccessKey", "DeleteUser",
 ]
 
@@ -1619,7 +1630,7 @@ def test_the_log_holds_exactly_the_iam_and_sts_requests_made(query_scenario):
     assert len(set(made)) == len(made) == len(QUERY_CASES)
     assert [e.get("requestID") for e in logged] == made
     assert [e["eventSource"] for e in logged] == [c.source for c in query_scenario.cases.values()]
-    assert len(events_of(audit_dir(query_scenario.srv), STS_SOURCE)) == 7
+    assert len(events_of(audit_dir(query_scenario.srv), STS_SOURCE)) == 8
 
 
 def test_no_iam_or_sts_secret_reaches_the_audit_directory(query_scenario, strongroom_bin):

@@ -65,11 +65,17 @@ pub(crate) enum QueryService {
 
 impl QueryService {
     /// The service a Query request is for: the one its credential scope names (STS), else
-    /// IAM (also when the signature cannot be read).
-    pub(crate) fn of(req: &Request<'_>) -> Self {
+    /// IAM. IAM and STS share this endpoint, so a request whose signature cannot be read (an
+    /// unsigned one) is taken to be for STS when its `Action` is one of STS's (the names do
+    /// not overlap): it is answered, counted and audited as AWS's STS endpoint would.
+    pub(crate) fn of(req: &Request<'_>, params: Option<&Params>) -> Self {
         match strongroom_sigv4::parse(req) {
             Ok(a) if a.service() == "sts" => Self::Sts,
-            _ => Self::Iam,
+            Ok(_) => Self::Iam,
+            Err(_) => match params.and_then(|p| p.get("Action")) {
+                Some(action) if sts::ACTIONS.contains(&action) => Self::Sts,
+                _ => Self::Iam,
+            },
         }
     }
 
@@ -384,8 +390,6 @@ impl AwsApi {
         peer: Option<std::net::IpAddr>,
         started: std::time::Instant,
     ) -> Response {
-        // An unparsable signature is reported by `authenticate` below, in IAM's namespace.
-        let service = QueryService::of(req);
         // The form is read first, so that the audit event of a request refused before its
         // action ran (unauthenticated, say) still names the action and its parameters; a
         // malformed form is reported after authentication, as before.
@@ -393,6 +397,9 @@ impl AwsApi {
             Ok(p) => (Some(p), None),
             Err(e) => (None, Some(e)),
         };
+        // An unparsable signature is reported by `authenticate` below, in the namespace of
+        // the service its action belongs to.
+        let service = QueryService::of(req, params.as_ref());
         // The action's index in `service.actions()`, once the request is authenticated and
         // its form parsed (for metrics).
         let mut action = None;
@@ -468,7 +475,8 @@ impl AwsApi {
         peer: Option<std::net::IpAddr>,
         started: std::time::Instant,
     ) -> Response {
-        let service = QueryService::of(req);
+        // The body was not read: the signature alone names the service.
+        let service = QueryService::of(req, None);
         let (mut code, mut status, message) = QueryError::Api(ApiError::TooLarge).parts(service);
         let mut body = error_body(service, code, status, &message, &request_id);
         let event_name = audit::event_name(None);
