@@ -160,7 +160,8 @@ pub use keys::{
 };
 pub use reader::{
     ErrorCodeFilter, EventFilter, Events, LogPosition, LoggedEvent, LookupFilter, NewestPage,
-    ReadError, events, export_cloudtrail, lookup_username, newest_events, write_cloudtrail,
+    PAGE_READ_BUDGET, ReadError, events, export_cloudtrail, lookup_username, newest_events,
+    write_cloudtrail,
 };
 pub use strongroom_crypto::signing::Ed25519PublicKey;
 pub use verify::{

@@ -358,6 +358,10 @@ pub struct NewestPage {
     pub skipped: u64,
 }
 
+/// How many bytes of segment files one [`newest_events`] page reads at most (beyond the first
+/// segment it reads, which it always reads whole): two segments of the default size.
+pub const PAGE_READ_BUDGET: u64 = 128 * 1024 * 1024;
+
 /// Up to `limit` (at least 1) events of the log in `dir` that pass `filter`, newest first
 /// (reverse log order, which is time order while the clock does not go back), taken from the
 /// records before `before` (the whole log when `None`).
@@ -365,15 +369,20 @@ pub struct NewestPage {
 /// Segments are read from the newest back, and reading stops as soon as one event more than
 /// the page holds has been found (that one only tells that another page exists), so a page
 /// costs the segments its events are in, not the whole log. Within a segment, only the
-/// newest matches are kept (at most `limit + 1`), so memory stays bounded by the page. A
-/// filter that matches little still reads back to the start of the log. A torn last line of
-/// the newest segment (a write in progress) is not an event yet; other lines that are not
-/// records are counted in [`NewestPage::skipped`] and passed over.
+/// newest matches are kept (at most `limit + 1`), so memory stays bounded by the page.
+///
+/// A page also stops before a segment that would take its reading past `read_budget` bytes
+/// (it always reads at least one segment): a filter that matches little then gets a short (or
+/// empty) page whose [`NewestPage::next`] continues with that segment, instead of one request
+/// reading back to the start of the log. A torn last line of the newest segment (a write in
+/// progress) is not an event yet; other lines that are not records are counted in
+/// [`NewestPage::skipped`] and passed over.
 pub fn newest_events(
     dir: impl AsRef<Path>,
     filter: &LookupFilter,
     before: Option<LogPosition>,
     limit: usize,
+    read_budget: u64,
 ) -> Result<NewestPage, ReadError> {
     let limit = limit.max(1);
     let wanted = limit.saturating_add(1);
@@ -381,10 +390,30 @@ pub fn newest_events(
     let newest_segment = segments.last().map(|s| s.number);
     let mut found: Vec<(LogPosition, LoggedEvent)> = Vec::new();
     let mut skipped = 0u64;
+    let mut read = 0u64;
     for seg in segments.iter().rev() {
         if before.is_some_and(|b| seg.number > b.segment) {
             continue;
         }
+        let size = std::fs::metadata(&seg.path)
+            .map_err(|source| ReadError::Io {
+                path: seg.path.clone(),
+                source,
+            })?
+            .len();
+        if read > 0 && read.saturating_add(size) > read_budget {
+            // Out of budget: what was found (fewer than the page holds), and the next page
+            // starts with this whole segment (every record of it is before `seq` MAX).
+            return Ok(NewestPage {
+                events: found.into_iter().map(|(_, e)| e).collect(),
+                next: Some(LogPosition {
+                    segment: seg.number,
+                    seq: u64::MAX,
+                }),
+                skipped,
+            });
+        }
+        read = read.saturating_add(size);
         let scan = SegmentScan {
             segment: seg,
             filter,

@@ -829,15 +829,37 @@ fn all_pages(
     filter: &LookupFilter,
     limit: usize,
 ) -> (Vec<LoggedEvent>, usize) {
+    all_pages_within(dir, filter, limit, NO_BUDGET)
+}
+
+/// No read budget: a page reads back as far as it needs.
+const NO_BUDGET: u64 = u64::MAX;
+
+/// [`all_pages`] with a read budget per page: a page may then be short, or empty, and still
+/// have a next one, which starts at a whole segment.
+fn all_pages_within(
+    dir: &std::path::Path,
+    filter: &LookupFilter,
+    limit: usize,
+    budget: u64,
+) -> (Vec<LoggedEvent>, usize) {
     let mut got = Vec::new();
     let mut before = None;
     let mut pages = 0;
     loop {
-        let page = newest_events(dir, filter, before, limit).unwrap();
+        let page = newest_events(dir, filter, before, limit, budget).unwrap();
         pages += 1;
         assert_eq!(page.skipped, 0);
         assert!(page.events.len() <= limit);
         match page.next {
+            Some(next) if next.seq == u64::MAX => {
+                assert!(budget < NO_BUDGET, "only a read budget cuts a page short");
+                assert!(page.events.len() <= limit);
+                let resume = format!("segment-{:08}.jsonl", next.segment);
+                assert!(page.events.iter().all(|e| e.segment > resume));
+                got.extend(page.events);
+                before = Some(next);
+            }
             Some(next) => {
                 assert_eq!(page.events.len(), limit, "only a full page has a next one");
                 assert_eq!(next.seq, page.events.last().unwrap().seq);
@@ -878,7 +900,7 @@ fn newest_events_pages_back_through_every_segment_without_gaps_or_repeats() {
     // An empty log (no segment yet) is one empty page.
     let empty = Fixture::new();
     std::fs::create_dir_all(empty.path()).unwrap();
-    let page = newest_events(empty.path(), &LookupFilter::default(), None, 5).unwrap();
+    let page = newest_events(empty.path(), &LookupFilter::default(), None, 5, NO_BUDGET).unwrap();
     assert_eq!((page.events.len(), page.next), (0, None));
 }
 
@@ -1051,7 +1073,7 @@ fn a_page_reads_only_the_segments_it_needs() {
     let spoiled = read_lines(&first).len();
     write_lines(&first, &vec![b"not a record".to_vec(); spoiled]);
     let all = LookupFilter::default();
-    let page = newest_events(fx.path(), &all, None, 5).unwrap();
+    let page = newest_events(fx.path(), &all, None, 5, NO_BUDGET).unwrap();
     assert_eq!(
         page.skipped, 0,
         "the first page needs only the newest segments"
@@ -1061,7 +1083,7 @@ fn a_page_reads_only_the_segments_it_needs() {
     // The segment in the position is where reading resumes: newer segments are not opened.
     let newest = fx.segments().pop().unwrap();
     std::fs::write(&newest, b"garbage\n").unwrap();
-    let again = newest_events(fx.path(), &all, page.next, 5).unwrap();
+    let again = newest_events(fx.path(), &all, page.next, 5, NO_BUDGET).unwrap();
     assert_eq!(again.skipped, 0);
     assert_eq!(again.events[0].event, event(54));
     // A filter that matches nothing reads back to the start.
@@ -1069,9 +1091,52 @@ fn a_page_reads_only_the_segments_it_needs() {
         event_source: Some("iam.amazonaws.com".into()),
         ..LookupFilter::default()
     };
-    let page = newest_events(fx.path(), &none, None, 5).unwrap();
+    let page = newest_events(fx.path(), &none, None, 5, NO_BUDGET).unwrap();
     assert!(page.events.is_empty() && page.next.is_none());
     assert_eq!(page.skipped, u64::try_from(spoiled).unwrap() + 1);
+}
+
+/// A page stops before a segment that would take it past its read budget (having read at
+/// least one): a filter that matches little pages back a segment or two at a time, and the
+/// pages together hold exactly what unbudgeted pages hold.
+#[test]
+fn a_read_budget_cuts_pages_short_and_loses_nothing() {
+    let fx = Fixture::new();
+    let rt = rt();
+    let log = fx.open(small_segments());
+    record_all(&rt, &log, 0, 60);
+    rt.block_on(log.close()).unwrap();
+    let segments = fx.segments();
+    let biggest = segments
+        .iter()
+        .map(|p| std::fs::metadata(p).unwrap().len())
+        .max()
+        .unwrap();
+    // One old event only (in the oldest segment).
+    let rare = LookupFilter {
+        event_id: Some(event(3).event_id.to_string()),
+        ..LookupFilter::default()
+    };
+    for budget in [1, biggest, 2 * biggest + 1] {
+        for filter in [LookupFilter::default(), rare.clone()] {
+            for limit in [1, 5, 100] {
+                let (within, pages) = all_pages_within(&fx.path(), &filter, limit, budget);
+                let (unbounded, _) = all_pages(&fx.path(), &filter, limit);
+                assert_eq!(within, unbounded, "budget {budget}, limit {limit}");
+                assert!(!within.is_empty());
+                if budget == 1 && filter == rare {
+                    // One segment per page.
+                    assert!(pages >= segments.len(), "{pages} pages");
+                }
+            }
+        }
+    }
+    // The first budgeted page of a rare filter reads the newest segment only.
+    let page = newest_events(fx.path(), &rare, None, 5, 1).unwrap();
+    assert_eq!(
+        page.next.map(|n| n.segment),
+        Some(u32::try_from(segments.len() - 1).unwrap())
+    );
 }
 
 #[test]
@@ -1081,11 +1146,11 @@ fn pages_stay_put_while_the_log_grows_and_a_torn_tail_is_not_an_event() {
     let log = fx.open(small_segments());
     record_all(&rt, &log, 0, 20);
     let all = LookupFilter::default();
-    let first = newest_events(fx.path(), &all, None, 8).unwrap();
+    let first = newest_events(fx.path(), &all, None, 8, NO_BUDGET).unwrap();
     let seqs: Vec<u64> = first.events.iter().map(|e| e.seq).collect();
     // Newer events arrive between the pages: the next page continues where the first ended.
     record_all(&rt, &log, 20, 15);
-    let second = newest_events(fx.path(), &all, first.next, 8).unwrap();
+    let second = newest_events(fx.path(), &all, first.next, 8, NO_BUDGET).unwrap();
     assert_eq!(second.events[0].event, event(11));
     assert!(second.events.iter().all(|e| e.seq < *seqs.last().unwrap()));
     rt.block_on(log.close()).unwrap();
@@ -1094,7 +1159,7 @@ fn pages_stay_put_while_the_log_grows_and_a_torn_tail_is_not_an_event() {
     let mut bytes = std::fs::read(&newest).unwrap();
     bytes.extend_from_slice(b"{\"seq\":99,\"prev\":\"");
     std::fs::write(&newest, bytes).unwrap();
-    let page = newest_events(fx.path(), &all, None, 3).unwrap();
+    let page = newest_events(fx.path(), &all, None, 3, NO_BUDGET).unwrap();
     assert_eq!(page.skipped, 0);
     assert_eq!(page.events[0].event, event(34));
 }

@@ -60,7 +60,13 @@ impl Service {
         let read = tokio::task::spawn_blocking(move || {
             // Held until the read ends, even if the request is dropped meanwhile.
             let _slot = slot;
-            strongroom_audit::newest_events(&dir, &filter, before, limit)
+            strongroom_audit::newest_events(
+                &dir,
+                &filter,
+                before,
+                limit,
+                strongroom_audit::PAGE_READ_BUDGET,
+            )
         })
         .await;
         let page = match read {
