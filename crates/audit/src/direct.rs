@@ -64,7 +64,8 @@ impl Aligned {
     fn zeroed(len: usize) -> Self {
         let len = round_up(len.max(BLOCK));
         let mem = vec![0u8; len + BLOCK];
-        let start = mem.as_ptr().align_offset(BLOCK);
+        // From the address itself (`align_offset` may answer "impossible" in some contexts).
+        let start = (BLOCK - mem.as_ptr().addr() % BLOCK) % BLOCK;
         Self { mem, start }
     }
 
