@@ -99,9 +99,13 @@ pub(crate) const MAX_RECORDED_BODY: usize = 100 * 1024;
 /// named in `nested` too; `Null` when nothing is recorded or the body is not one JSON object.
 ///
 /// Members not recorded are skipped by the parser, never built: a plaintext or ciphertext is
-/// neither copied nor unescaped (this runs for every request).
+/// neither copied nor unescaped (this runs for every request). A body over
+/// [`MAX_RECORDED_BODY`] is not read at all: its event records no parameters anyway.
 pub(crate) fn json_request_parameters(body: &[u8], recorded: &[&str], nested: &[&str]) -> Value {
     use serde::de::DeserializeSeed as _;
+    if body.len() > MAX_RECORDED_BODY {
+        return Value::Null;
+    }
     let mut parser = serde_json::Deserializer::from_slice(body);
     let members = Recorded { recorded, nested }
         .deserialize(&mut parser)
@@ -271,6 +275,18 @@ mod tests {
                 String::from_utf8_lossy(body)
             );
         }
+    }
+
+    #[test]
+    fn bodies_over_the_recorded_limit_are_not_read() {
+        let pad = "x".repeat(MAX_RECORDED_BODY);
+        let body = format!(r#"{{"KeyId":"alias/a","Description":"{pad}"}}"#);
+        assert_eq!(kms_request_parameters(body.as_bytes()), Value::Null);
+        let small = br#"{"KeyId":"alias/a"}"#;
+        assert_eq!(
+            kms_request_parameters(small),
+            serde_json::json!({"keyId": "alias/a"})
+        );
     }
 
     #[test]
