@@ -405,17 +405,7 @@ fn direct_and_buffered_writes_give_the_same_verifiable_log() {
         let pk = log.public_key();
         // One at a time (a commit each, rewriting the tail block), then a burst.
         record_all(&rt, &log, 0, 12);
-        rt.block_on(async {
-            let tasks: Vec<_> = (12..40)
-                .map(|i| {
-                    let log = Arc::clone(&log);
-                    tokio::spawn(async move { log.record(event(i)).await })
-                })
-                .collect();
-            for t in tasks {
-                t.await.unwrap().unwrap();
-            }
-        });
+        record_concurrently(&rt, &log, 12..40);
         let stats = log.stats();
         assert_eq!(
             stats.direct_io, direct_io,
@@ -1162,4 +1152,112 @@ fn pages_stay_put_while_the_log_grows_and_a_torn_tail_is_not_an_event() {
     let page = newest_events(fx.path(), &all, None, 3, NO_BUDGET).unwrap();
     assert_eq!(page.skipped, 0);
     assert_eq!(page.events[0].event, event(34));
+}
+
+/// Writes the events numbered `range` from as many concurrent tasks; each must be acknowledged.
+fn record_concurrently(
+    rt: &tokio::runtime::Runtime,
+    log: &Arc<AuditLog>,
+    range: std::ops::Range<u32>,
+) {
+    rt.block_on(async {
+        let tasks: Vec<_> = range
+            .map(|i| {
+                let log = Arc::clone(log);
+                tokio::spawn(async move { log.record(event(i)).await })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap().unwrap();
+        }
+    });
+}
+
+fn logged(fx: &Fixture) -> Vec<AuditEvent> {
+    events(fx.path(), EventFilter::default())
+        .unwrap()
+        .map(|e| e.unwrap().event)
+        .collect()
+}
+
+/// Concurrent requests share group commits: the writer takes whatever gathered while the last
+/// batch was being written.
+#[test]
+fn concurrent_requests_share_group_commits() {
+    let fx = Fixture::new();
+    let rt = rt();
+    let log = Arc::new(fx.open(AuditOptions::default()));
+    let n = 400u32;
+    record_concurrently(&rt, &log, 0..n);
+    let stats = log.stats();
+    assert_eq!(stats.events, u64::from(n));
+    assert_eq!(stats.queue_depth, 0);
+    assert!(
+        stats.batches * 2 <= stats.events,
+        "{} batches for {} events",
+        stats.batches,
+        stats.events
+    );
+    rt.block_on(log.close()).unwrap();
+    let mut got: Vec<_> = logged(&fx);
+    got.sort_by_key(|e| e.event_id);
+    assert_eq!(got, (0..n).map(event).collect::<Vec<_>>());
+    verify(fx.path(), &log.public_key()).unwrap();
+}
+
+/// The log outlives the runtimes that use it: after one shuts down, requests from another (a
+/// multi-thread or a current-thread one) are written, in order, and the log verifies.
+#[test]
+fn the_log_serves_one_runtime_after_another() {
+    let fx = Fixture::new();
+    let log = fx.open(AuditOptions::default());
+    let first = rt();
+    record_all(&first, &log, 0, 3);
+    drop(first);
+    let second = rt();
+    record_all(&second, &log, 3, 3);
+    second.block_on(log.flush()).unwrap();
+    let current = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    record_all(&current, &log, 6, 2);
+    current.block_on(log.close()).unwrap();
+    assert_eq!(logged(&fx), (0..8).map(event).collect::<Vec<_>>());
+    let report = verify(fx.path(), &log.public_key()).unwrap();
+    assert!(report.is_sealed());
+}
+
+/// Closing while requests are in flight: every request that was answered `Ok` is in the log,
+/// every refused one is not, and the log is sealed and verifies.
+#[test]
+fn closing_under_load_keeps_exactly_the_acknowledged_events() {
+    let fx = Fixture::new();
+    let rt = rt();
+    let log = Arc::new(fx.open(AuditOptions::default()));
+    let n = 300u32;
+    let acknowledged = rt.block_on(async {
+        let tasks: Vec<_> = (0..n)
+            .map(|i| {
+                let log = Arc::clone(&log);
+                tokio::spawn(async move { (i, log.record(event(i)).await) })
+            })
+            .collect();
+        tokio::task::yield_now().await;
+        log.close().await.unwrap();
+        let mut acknowledged = Vec::new();
+        for t in tasks {
+            match t.await.unwrap() {
+                (i, Ok(())) => acknowledged.push(event(i)),
+                (_, Err(AuditError::Closed)) => {}
+                (i, Err(e)) => panic!("event {i}: {e}"),
+            }
+        }
+        acknowledged
+    });
+    let mut got = logged(&fx);
+    got.sort_by_key(|e| e.event_id);
+    let mut acknowledged = acknowledged;
+    acknowledged.sort_by_key(|e| e.event_id);
+    assert_eq!(got, acknowledged);
+    assert!(verify(fx.path(), &log.public_key()).unwrap().is_sealed());
 }
