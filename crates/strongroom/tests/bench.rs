@@ -59,3 +59,39 @@ fn bench_drives_every_op_without_errors_and_reports_ratios() {
     }
     assert_eq!(rows[0][ratio], "1.00");
 }
+
+/// `--dir` places the servers' files: the bench runs there, leaves nothing behind, and a
+/// directory it cannot use is an error that names it (so the option is not silently ignored).
+#[test]
+fn bench_keeps_its_servers_files_in_dir_and_cleans_up() {
+    let parent = tempfile::tempdir().unwrap();
+    let run = |dir: &std::path::Path| {
+        Command::new(env!("CARGO_BIN_EXE_strongroom"))
+            .args(["bench", "--ops", "encrypt", "--duration", "300ms"])
+            .args(["--warmup", "0s", "--connections", "1", "--dir"])
+            .arg(dir)
+            .env("STRONGROOM_LOG", "warn")
+            .output()
+            .expect("run strongroom bench")
+    };
+    let out = run(parent.path());
+    assert!(
+        out.status.success(),
+        "bench failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read_dir(parent.path()).unwrap().count(),
+        0,
+        "the run's directory is removed"
+    );
+
+    let missing = parent.path().join("no-such-dir");
+    let out = run(&missing);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--dir") && stderr.contains(&*missing.to_string_lossy()),
+        "{stderr}"
+    );
+}

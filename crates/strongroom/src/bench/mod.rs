@@ -52,6 +52,11 @@ pub(crate) struct BenchArgs {
     /// The audit mode of the server the bench starts (see `serve --audit`).
     #[arg(long, value_enum, default_value_t = crate::serve::AuditMode::FailClosed)]
     audit: crate::serve::AuditMode,
+    /// Where the servers the bench starts keep their data, audit trail and logs: a fresh
+    /// directory made inside DIR and removed at the end (default: the system's temporary
+    /// directory). Put it on the disk to measure: a fail-closed audit trail waits for that disk.
+    #[arg(long, value_name = "DIR")]
+    dir: Option<std::path::PathBuf>,
     /// Drive a running server at this http://host:port instead of starting one.
     #[arg(long, value_name = "URL", requires = "access_key_id")]
     endpoint: Option<String>,

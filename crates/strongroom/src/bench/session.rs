@@ -35,9 +35,7 @@ pub(super) fn run(args: &BenchArgs) -> Result<Report, BoxError> {
         runtime: tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()?,
-        dir: tempfile::Builder::new()
-            .prefix("strongroom-bench-")
-            .tempdir()?,
+        dir: bench_dir(args.dir.as_deref())?,
         // A fixed pattern: the server treats every plaintext alike.
         plaintext: (0..args.plaintext_bytes).map(|i| i as u8).collect(),
     };
@@ -125,6 +123,18 @@ impl Session<'_> {
             duration: self.args.duration,
             server_pid: pid,
         }
+    }
+}
+
+/// A fresh directory for the servers' files, inside `parent` if given.
+fn bench_dir(parent: Option<&Path>) -> Result<TempDir, BoxError> {
+    let mut builder = tempfile::Builder::new();
+    builder.prefix("strongroom-bench-");
+    match parent {
+        Some(parent) => builder.tempdir_in(parent).map_err(|e| {
+            format!("cannot make a directory in --dir {}: {e}", parent.display()).into()
+        }),
+        None => Ok(builder.tempdir()?),
     }
 }
 
