@@ -1,7 +1,7 @@
 //! The running engine: the observer the audit log calls on the request path, the task that
 //! evaluates rules, and delivery.
 //!
-//! The observer only clones an event that some rule could care about into a bounded queue
+//! The observer only moves an event that some rule could care about into a bounded queue
 //! (`try_send`); when the queue is full the event is dropped, counted
 //! (`strongroom_alert_events_dropped_total`) and reported in a warning at most every
 //! [`DROP_WARNING_INTERVAL_MS`]. Everything else happens on the engine's task.
@@ -294,11 +294,11 @@ impl std::fmt::Debug for Observer {
 }
 
 impl AuditObserver for Observer {
-    fn observe(&self, event: &AuditEvent) {
-        if !self.interest.wants(event) {
+    fn observe(&self, event: AuditEvent) {
+        if !self.interest.wants(&event) {
             return;
         }
-        if let Err(mpsc::error::TrySendError::Full(_)) = self.tx.try_send(Box::new(event.clone())) {
+        if let Err(mpsc::error::TrySendError::Full(_)) = self.tx.try_send(Box::new(event)) {
             self.dropped();
         }
     }

@@ -147,8 +147,9 @@ enum Msg {
 /// on the request path, after the event is durable (fail-closed) or queued (best-effort), so it
 /// must not block: hand the event to a bounded queue of its own and return.
 pub trait AuditObserver: Send + Sync + std::fmt::Debug {
-    /// Sees one recorded event.
-    fn observe(&self, event: &AuditEvent);
+    /// Sees one recorded event, and may keep it (the log has no further use for it, so
+    /// keeping it costs no copy).
+    fn observe(&self, event: AuditEvent);
 }
 
 /// The audit log writer. Cheap to share behind an `Arc`; every method takes `&self`.
@@ -254,7 +255,7 @@ impl AuditLog {
             wait.await.unwrap_or(Err(AuditError::Closed))?;
         }
         if let Some(observer) = self.observer.get() {
-            observer.observe(&event);
+            observer.observe(event);
         }
         Ok(())
     }

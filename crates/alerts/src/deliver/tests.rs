@@ -240,7 +240,7 @@ async fn retries_until_delivered_and_signs_every_attempt() {
     let rx = Receiver::start(&[Answer::Status(500), Answer::Status(503)]).await;
     let engine = start(config(&rx.url(), "attempts = 3", dir.path()));
     let event = denial();
-    engine.observer().observe(&event);
+    engine.observer().observe(event.clone());
     rx.wait_for(3).await;
     let stats = engine.shutdown().await;
     assert_eq!(
@@ -296,7 +296,7 @@ async fn refused_answers_are_not_retried_and_go_to_the_dead_letter_file() {
     let dir = tempdir();
     let rx = Receiver::start(&[Answer::Status(404)]).await;
     let engine = start(config(&rx.url(), "attempts = 5", dir.path()));
-    engine.observer().observe(&denial());
+    engine.observer().observe(denial());
     rx.wait_for(1).await;
     let stats = engine.shutdown().await;
     assert_eq!(
@@ -336,7 +336,7 @@ async fn an_unreachable_webhook_ends_in_the_dead_letter_file_after_every_attempt
         "attempts = 3",
         dir.path(),
     ));
-    engine.observer().observe(&denial());
+    engine.observer().observe(denial());
     for _ in 0..500 {
         if engine.stats().dead_lettered == 1 {
             break;
@@ -364,7 +364,7 @@ async fn a_webhook_that_never_answers_times_out() {
         "attempts = 2\ntimeout = \"100ms\"",
         dir.path(),
     ));
-    engine.observer().observe(&denial());
+    engine.observer().observe(denial());
     rx.wait_for(2).await;
     for _ in 0..500 {
         if engine.stats().dead_lettered == 1 {
@@ -390,7 +390,7 @@ async fn shutdown_gives_pending_deliveries_a_grace_period_then_dead_letters_them
         "timeout = \"30s\"\nshutdown_grace = \"200ms\"",
         dir.path(),
     ));
-    engine.observer().observe(&denial());
+    engine.observer().observe(denial());
     rx.wait_for(1).await;
     let started = std::time::Instant::now();
     let stats = engine.shutdown().await;
@@ -419,13 +419,13 @@ async fn a_full_observer_queue_drops_and_counts_events() {
     let engine = AlertEngine::start(c, options(AlertMetrics::disabled(), 2)).unwrap();
     // On this single-threaded runtime the engine cannot run until the test yields.
     for _ in 0..10 {
-        engine.observer().observe(&denial());
+        engine.observer().observe(denial());
     }
     assert_eq!(engine.stats().dropped_events, 8);
     // Events no rule can match are not even queued.
     engine
         .observer()
-        .observe(&api_call("Encrypt", "arn:aws:iam::111122223333:user/a"));
+        .observe(api_call("Encrypt", "arn:aws:iam::111122223333:user/a"));
     let stats = engine.shutdown().await;
     assert_eq!((stats.fired, stats.dropped_events), (2, 8));
 }
@@ -441,7 +441,7 @@ async fn a_full_delivery_queue_sends_alerts_to_the_dead_letter_file_and_none_is_
     );
     let engine = start(c);
     for _ in 0..10 {
-        engine.observer().observe(&denial());
+        engine.observer().observe(denial());
     }
     let stats = engine.shutdown().await;
     assert_eq!(stats.fired, 10);
@@ -464,7 +464,7 @@ async fn metrics_count_alerts_attempts_and_outcomes() {
     let c = config(&rx.url(), "attempts = 2", dir.path());
     let engine =
         AlertEngine::start(c, options(AlertMetrics::new(Arc::new(recorder)), 100)).unwrap();
-    engine.observer().observe(&denial());
+    engine.observer().observe(denial());
     rx.wait_for(2).await;
     let _ = engine.shutdown().await;
     let text = handle.render();
