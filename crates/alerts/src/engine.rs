@@ -1,8 +1,8 @@
 //! The running engine: the observer the audit log calls on the request path, the task that
 //! evaluates rules, and delivery.
 //!
-//! The observer only moves an event that some rule could care about into a bounded queue
-//! (`try_send`); when the queue is full the event is dropped, counted
+//! The observer only moves an event that some rule could care about into a queue bounded both
+//! in events and in bytes (`try_send`); when the queue is full the event is dropped, counted
 //! (`strongroom_alert_events_dropped_total`) and reported in a warning at most every
 //! [`DROP_WARNING_INTERVAL_MS`]. Everything else happens on the engine's task.
 
@@ -13,7 +13,7 @@ use crate::facts;
 use crate::metrics::{AlertMetrics, AlertStats, Counters};
 use crate::rules::Evaluator;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 use strongroom_audit::{AuditEvent, AuditObserver};
 use strongroom_core::time::Clock;
@@ -23,6 +23,10 @@ use tokio::task::JoinHandle;
 
 /// Events waiting for evaluation, by default.
 pub const DEFAULT_QUEUE: usize = 10_000;
+
+/// Bytes of events (as recorded, in JSON) waiting for evaluation, by default: a queue of
+/// large events (a key policy is up to 32 KB) stops here rather than at [`DEFAULT_QUEUE`].
+pub const DEFAULT_QUEUE_BYTES: usize = 64 * 1024 * 1024;
 
 /// The shortest interval between two "events dropped" warnings.
 pub const DROP_WARNING_INTERVAL_MS: i64 = 10_000;
@@ -38,8 +42,11 @@ pub struct EngineOptions {
     pub random: Arc<dyn Random>,
     /// Where the metrics go.
     pub metrics: AlertMetrics,
-    /// Capacity of the queue between the observer and the rules.
+    /// Capacity of the queue between the observer and the rules, in events.
     pub queue: usize,
+    /// Capacity of the same queue in bytes of events (their recorded JSON). An event larger
+    /// than this is still taken when the queue is empty.
+    pub queue_bytes: usize,
 }
 
 impl std::fmt::Debug for EngineOptions {
@@ -48,6 +55,7 @@ impl std::fmt::Debug for EngineOptions {
             .field("clock", &self.clock)
             .field("metrics", &self.metrics)
             .field("queue", &self.queue)
+            .field("queue_bytes", &self.queue_bytes)
             .finish_non_exhaustive()
     }
 }
@@ -106,8 +114,11 @@ impl AlertEngine {
             webhooks.iter().map(|w| w.name.as_str()),
         ));
         let (tx, rx) = mpsc::channel(options.queue.max(1));
+        let queued_bytes = Arc::new(AtomicUsize::new(0));
         let observer = Arc::new(Observer {
             tx,
+            queued_bytes: Arc::clone(&queued_bytes),
+            max_bytes: options.queue_bytes,
             interest: Interest::of(&rules),
             counters: Arc::clone(&counters),
             clock: Arc::clone(&options.clock),
@@ -130,6 +141,7 @@ impl AlertEngine {
             deliverer,
             counters: Arc::clone(&counters),
             clock: options.clock,
+            queued_bytes,
         };
         let task = runtime.spawn(run.run(rx, stopped));
         Ok(Self {
@@ -169,32 +181,42 @@ struct Run {
     deliverer: Deliverer,
     counters: Arc<Counters>,
     clock: Arc<dyn Clock>,
+    /// Bytes of the events in the queue (the observer adds, this task takes away).
+    queued_bytes: Arc<AtomicUsize>,
+}
+
+/// An event in the engine's queue, with its size as recorded.
+struct Queued {
+    event: AuditEvent,
+    bytes: usize,
 }
 
 impl Run {
-    async fn run(
-        mut self,
-        mut rx: mpsc::Receiver<Box<AuditEvent>>,
-        mut stop: oneshot::Receiver<()>,
-    ) {
+    async fn run(mut self, mut rx: mpsc::Receiver<Box<Queued>>, mut stop: oneshot::Receiver<()>) {
         let mut sweep = tokio::time::interval(SWEEP_INTERVAL);
         sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 biased;
                 _ = &mut stop => break,
-                event = rx.recv() => match event {
-                    Some(e) => self.handle(&e).await,
+                queued = rx.recv() => match queued {
+                    Some(q) => self.take(*q).await,
                     None => break,
                 },
                 _ = sweep.tick() => self.evaluator.sweep(self.clock.now()),
             }
         }
         rx.close();
-        while let Ok(e) = rx.try_recv() {
-            self.handle(&e).await;
+        while let Ok(q) = rx.try_recv() {
+            self.take(*q).await;
         }
         self.deliverer.shutdown().await;
+    }
+
+    /// Takes an event off the queue (freeing its bytes) and evaluates it.
+    async fn take(&mut self, queued: Queued) {
+        self.queued_bytes.fetch_sub(queued.bytes, Ordering::Relaxed);
+        self.handle(&queued.event).await;
     }
 
     async fn handle(&mut self, event: &AuditEvent) {
@@ -277,7 +299,10 @@ impl Interest {
 
 /// The audit log's observer.
 struct Observer {
-    tx: mpsc::Sender<Box<AuditEvent>>,
+    tx: mpsc::Sender<Box<Queued>>,
+    /// Bytes of the events in the queue.
+    queued_bytes: Arc<AtomicUsize>,
+    max_bytes: usize,
     interest: Interest,
     counters: Arc<Counters>,
     clock: Arc<dyn Clock>,
@@ -294,12 +319,23 @@ impl std::fmt::Debug for Observer {
 }
 
 impl AuditObserver for Observer {
-    fn observe(&self, event: AuditEvent) {
+    fn observe(&self, event: AuditEvent, bytes: usize) {
         if !self.interest.wants(&event) {
             return;
         }
-        if let Err(mpsc::error::TrySendError::Full(_)) = self.tx.try_send(Box::new(event)) {
+        // Reserve the bytes first, so that concurrent observers cannot overshoot together.
+        let before = self.queued_bytes.fetch_add(bytes, Ordering::Relaxed);
+        if before > 0 && before.saturating_add(bytes) > self.max_bytes {
+            self.queued_bytes.fetch_sub(bytes, Ordering::Relaxed);
             self.dropped();
+            return;
+        }
+        if let Err(e) = self.tx.try_send(Box::new(Queued { event, bytes })) {
+            self.queued_bytes.fetch_sub(bytes, Ordering::Relaxed);
+            // A closed queue is an engine that has shut down: nothing to count.
+            if matches!(e, mpsc::error::TrySendError::Full(_)) {
+                self.dropped();
+            }
         }
     }
 }

@@ -32,7 +32,10 @@ mod testing;
 pub use alert::{Alert, SCHEMA_VERSION, Subject, SubjectType};
 pub use config::{AlertConfig, ConfigError, ConfigSource, DEFAULT_DEAD_LETTER_FILE, Problem};
 pub use deliver::{ALERT_ID_HEADER, ATTEMPT_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER};
-pub use engine::{AlertEngine, DEFAULT_QUEUE, DROP_WARNING_INTERVAL_MS, EngineOptions, StartError};
+pub use engine::{
+    AlertEngine, DEFAULT_QUEUE, DEFAULT_QUEUE_BYTES, DROP_WARNING_INTERVAL_MS, EngineOptions,
+    StartError,
+};
 pub use metrics::{
     ALERT_DELIVERIES_TOTAL, ALERT_DELIVERY_ATTEMPTS_TOTAL, ALERT_EVENTS_DROPPED_TOTAL,
     ALERTS_FIRED_TOTAL, AlertMetrics, AlertStats, SharedRecorder,

@@ -148,8 +148,9 @@ enum Msg {
 /// must not block: hand the event to a bounded queue of its own and return.
 pub trait AuditObserver: Send + Sync + std::fmt::Debug {
     /// Sees one recorded event, and may keep it (the log has no further use for it, so
-    /// keeping it costs no copy).
-    fn observe(&self, event: AuditEvent);
+    /// keeping it costs no copy). `bytes` is the size of the event as recorded (its JSON): a
+    /// measure of what keeping it costs.
+    fn observe(&self, event: AuditEvent, bytes: usize);
 }
 
 /// The audit log writer. Cheap to share behind an `Arc`; every method takes `&self`.
@@ -244,8 +245,9 @@ impl AuditLog {
         let mut json = Vec::with_capacity(1536);
         serde_json::to_writer(&mut json, &event)
             .map_err(|e| AuditError::Serialize(e.to_string()))?;
-        if json.len() + ENVELOPE_BYTES > MAX_LINE_BYTES {
-            return Err(AuditError::EventTooLarge(json.len()));
+        let bytes = json.len();
+        if bytes + ENVELOPE_BYTES > MAX_LINE_BYTES {
+            return Err(AuditError::EventTooLarge(bytes));
         }
         if self.options.best_effort {
             self.enqueue(json, event.event_time, None)?;
@@ -255,7 +257,7 @@ impl AuditLog {
             wait.await.unwrap_or(Err(AuditError::Closed))?;
         }
         if let Some(observer) = self.observer.get() {
-            observer.observe(event);
+            observer.observe(event, bytes);
         }
         Ok(())
     }

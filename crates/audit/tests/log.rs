@@ -591,7 +591,8 @@ fn best_effort_syncs_at_most_every_few_milliseconds() {
 struct Seen(std::sync::Mutex<Vec<uuid::Uuid>>);
 
 impl AuditObserver for Seen {
-    fn observe(&self, event: AuditEvent) {
+    fn observe(&self, event: AuditEvent, bytes: usize) {
+        assert_eq!(bytes, serde_json::to_vec(&event).unwrap().len());
         self.0.lock().unwrap().push(event.event_id);
     }
 }

@@ -288,6 +288,7 @@ fn start_alerts(
             strongroom_alerts::AlertMetrics::new,
         ),
         queue: strongroom_alerts::DEFAULT_QUEUE,
+        queue_bytes: strongroom_alerts::DEFAULT_QUEUE_BYTES,
     };
     let engine = strongroom_alerts::AlertEngine::start(config, options)?;
     if !log.set_observer(engine.observer()) {

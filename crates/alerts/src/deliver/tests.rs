@@ -153,7 +153,25 @@ fn options(metrics: AlertMetrics, queue: usize) -> EngineOptions {
         random: Arc::new(SystemRandom),
         metrics,
         queue,
+        queue_bytes: crate::DEFAULT_QUEUE_BYTES,
     }
+}
+
+/// Yields (to the engine's task, on a single-threaded runtime) until `n` alerts have fired.
+async fn until_fired(engine: &AlertEngine, n: u64) {
+    for _ in 0..1000 {
+        if engine.stats().fired == n {
+            return;
+        }
+        tokio::task::yield_now().await;
+    }
+    panic!("{} alerts fired, not {n}", engine.stats().fired);
+}
+
+/// Shows `event` to the engine as the audit log does, with the size of its JSON.
+fn observe(engine: &AlertEngine, event: AuditEvent) {
+    let bytes = serde_json::to_vec(&event).unwrap().len();
+    engine.observer().observe(event, bytes);
 }
 
 fn start(config: AlertConfig) -> AlertEngine {
@@ -240,7 +258,7 @@ async fn retries_until_delivered_and_signs_every_attempt() {
     let rx = Receiver::start(&[Answer::Status(500), Answer::Status(503)]).await;
     let engine = start(config(&rx.url(), "attempts = 3", dir.path()));
     let event = denial();
-    engine.observer().observe(event.clone());
+    observe(&engine, event.clone());
     rx.wait_for(3).await;
     let stats = engine.shutdown().await;
     assert_eq!(
@@ -296,7 +314,7 @@ async fn refused_answers_are_not_retried_and_go_to_the_dead_letter_file() {
     let dir = tempdir();
     let rx = Receiver::start(&[Answer::Status(404)]).await;
     let engine = start(config(&rx.url(), "attempts = 5", dir.path()));
-    engine.observer().observe(denial());
+    observe(&engine, denial());
     rx.wait_for(1).await;
     let stats = engine.shutdown().await;
     assert_eq!(
@@ -336,7 +354,7 @@ async fn an_unreachable_webhook_ends_in_the_dead_letter_file_after_every_attempt
         "attempts = 3",
         dir.path(),
     ));
-    engine.observer().observe(denial());
+    observe(&engine, denial());
     for _ in 0..500 {
         if engine.stats().dead_lettered == 1 {
             break;
@@ -364,7 +382,7 @@ async fn a_webhook_that_never_answers_times_out() {
         "attempts = 2\ntimeout = \"100ms\"",
         dir.path(),
     ));
-    engine.observer().observe(denial());
+    observe(&engine, denial());
     rx.wait_for(2).await;
     for _ in 0..500 {
         if engine.stats().dead_lettered == 1 {
@@ -390,7 +408,7 @@ async fn shutdown_gives_pending_deliveries_a_grace_period_then_dead_letters_them
         "timeout = \"30s\"\nshutdown_grace = \"200ms\"",
         dir.path(),
     ));
-    engine.observer().observe(denial());
+    observe(&engine, denial());
     rx.wait_for(1).await;
     let started = std::time::Instant::now();
     let stats = engine.shutdown().await;
@@ -419,15 +437,52 @@ async fn a_full_observer_queue_drops_and_counts_events() {
     let engine = AlertEngine::start(c, options(AlertMetrics::disabled(), 2)).unwrap();
     // On this single-threaded runtime the engine cannot run until the test yields.
     for _ in 0..10 {
-        engine.observer().observe(denial());
+        observe(&engine, denial());
     }
     assert_eq!(engine.stats().dropped_events, 8);
     // Events no rule can match are not even queued.
-    engine
-        .observer()
-        .observe(api_call("Encrypt", "arn:aws:iam::111122223333:user/a"));
+    observe(
+        &engine,
+        api_call("Encrypt", "arn:aws:iam::111122223333:user/a"),
+    );
     let stats = engine.shutdown().await;
     assert_eq!((stats.fired, stats.dropped_events), (2, 8));
+}
+
+/// The queue is bounded in bytes as well as in events: past the budget events are dropped
+/// and counted, and the bytes come back as the engine takes events off the queue.
+#[tokio::test]
+async fn the_observer_queue_is_bounded_in_bytes_too() {
+    let dir = tempdir();
+    let mut c = config("http://127.0.0.1:1/", "", dir.path());
+    c.rules[0].webhooks.clear();
+    let size = serde_json::to_vec(&denial()).unwrap().len();
+    let engine = AlertEngine::start(
+        c,
+        EngineOptions {
+            queue_bytes: 2 * size + size / 2,
+            ..options(AlertMetrics::disabled(), 100)
+        },
+    )
+    .unwrap();
+    // On this single-threaded runtime the engine cannot run until the test yields: two
+    // events fit in the budget, the other eight do not.
+    for _ in 0..10 {
+        observe(&engine, denial());
+    }
+    assert_eq!(engine.stats().dropped_events, 8);
+    until_fired(&engine, 2).await;
+    // Their bytes are free again.
+    observe(&engine, denial());
+    observe(&engine, denial());
+    assert_eq!(engine.stats().dropped_events, 8);
+    // One event larger than the whole budget still goes through an empty queue.
+    until_fired(&engine, 4).await;
+    let mut big = denial();
+    big.request_parameters = serde_json::json!({"policy": "x".repeat(3 * size)});
+    observe(&engine, big);
+    let stats = engine.shutdown().await;
+    assert_eq!((stats.fired, stats.dropped_events), (5, 8));
 }
 
 #[tokio::test]
@@ -441,7 +496,7 @@ async fn a_full_delivery_queue_sends_alerts_to_the_dead_letter_file_and_none_is_
     );
     let engine = start(c);
     for _ in 0..10 {
-        engine.observer().observe(denial());
+        observe(&engine, denial());
     }
     let stats = engine.shutdown().await;
     assert_eq!(stats.fired, 10);
@@ -464,7 +519,7 @@ async fn metrics_count_alerts_attempts_and_outcomes() {
     let c = config(&rx.url(), "attempts = 2", dir.path());
     let engine =
         AlertEngine::start(c, options(AlertMetrics::new(Arc::new(recorder)), 100)).unwrap();
-    engine.observer().observe(denial());
+    observe(&engine, denial());
     rx.wait_for(2).await;
     let _ = engine.shutdown().await;
     let text = handle.render();
