@@ -58,6 +58,21 @@ fn bench_drives_every_op_without_errors_and_reports_ratios() {
         assert!(r > 0.0, "{} has no ratio:\n{stdout}", row[0]);
     }
     assert_eq!(rows[0][ratio], "1.00");
+    // The server the bench started keeps a fail-closed trail (the default): every KMS
+    // workload reports its syncs, read from the server's /metrics; the baseline has none.
+    for op in ["encrypt", "decrypt", "generate-data-key"] {
+        let line = lines
+            .iter()
+            .find(|l| l.starts_with(&format!("{op}: audit trail ")))
+            .unwrap_or_else(|| panic!("no audit line for {op}:\n{stdout}"));
+        let per_s: f64 = line
+            .split_whitespace()
+            .nth(3)
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("{line}"));
+        assert!(per_s > 0.0, "{line}");
+    }
+    assert!(!stdout.contains("baseline: audit trail"), "{stdout}");
 }
 
 /// `--dir` places the servers' files: the bench runs there, leaves nothing behind, and a

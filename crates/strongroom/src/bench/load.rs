@@ -3,6 +3,7 @@
 
 use super::child::{cpu_seconds, own_cpu_seconds};
 use super::client::{ClientError, Connection, Credentials, RequestTemplate};
+use super::server_metrics::{self, Syncs};
 use super::stats::Histogram;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -22,6 +23,9 @@ pub(crate) struct Load {
     pub(crate) duration: Duration,
     /// The server process, when the bench started it, for its CPU time.
     pub(crate) server_pid: Option<u32>,
+    /// Whether to read the server's audit sync counters (a Strongroom server, not the
+    /// baseline).
+    pub(crate) audit_metrics: bool,
 }
 
 /// What a workload measured.
@@ -37,6 +41,8 @@ pub(crate) struct Outcome {
     /// CPU seconds the server and this process used during the measured window.
     pub(crate) server_cpu: Option<f64>,
     pub(crate) client_cpu: Option<f64>,
+    /// The server's audit syncs during the measured window.
+    pub(crate) audit_syncs: Option<Syncs>,
 }
 
 impl Outcome {
@@ -81,10 +87,18 @@ pub(crate) async fn drive(load: &Load, template: RequestTemplate) -> Outcome {
         })
         .collect();
     let cpu = || (load.server_pid.and_then(cpu_seconds), own_cpu_seconds());
+    let syncs = || async {
+        match load.audit_metrics {
+            true => server_metrics::audit_syncs(&load.authority).await,
+            false => None,
+        }
+    };
     tokio::time::sleep_until(window.measure_from.into()).await;
     let cpu_from = cpu();
+    let syncs_from = syncs().await;
     tokio::time::sleep_until(window.end.into()).await;
     let cpu_to = cpu();
+    let syncs_to = syncs().await;
     let mut total = Outcome::default();
     for task in tasks {
         match task.await {
@@ -95,6 +109,7 @@ pub(crate) async fn drive(load: &Load, template: RequestTemplate) -> Outcome {
     total.measured = load.duration;
     total.server_cpu = cpu_to.0.zip(cpu_from.0).map(|(b, a)| b - a);
     total.client_cpu = cpu_to.1.zip(cpu_from.1).map(|(b, a)| b - a);
+    total.audit_syncs = syncs_to.zip(syncs_from).map(|(b, a)| b.since(a));
     total
 }
 

@@ -11,6 +11,7 @@ pub(crate) mod child;
 pub(crate) mod client;
 mod load;
 mod report;
+mod server_metrics;
 mod session;
 mod stats;
 

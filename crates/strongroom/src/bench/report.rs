@@ -39,6 +39,11 @@ pub(crate) struct Row {
     pub(crate) server_cpu_us_per_request: Option<f64>,
     /// The bench's own CPU time per measured request (signing, HTTP, bookkeeping).
     pub(crate) client_cpu_us_per_request: Option<f64>,
+    /// The server's audit trail during the window: syncs per second, the mean sync, and
+    /// measured requests per sync (absent without a trail, or for the baseline).
+    pub(crate) audit_syncs_per_s: Option<f64>,
+    pub(crate) audit_sync_us: Option<f64>,
+    pub(crate) requests_per_audit_sync: Option<f64>,
     pub(crate) first_error: Option<String>,
 }
 
@@ -50,6 +55,8 @@ impl Row {
             cpu.filter(|_| requests > 0)
                 .map(|c| round(c * 1e6 / requests as f64, 2))
         };
+        // A window in which the trail never synced says nothing about its syncs.
+        let syncs = o.audit_syncs.filter(|s| s.count > 0.0);
         Self {
             op,
             requests,
@@ -64,6 +71,11 @@ impl Row {
             ratio_to_baseline: None,
             server_cpu_us_per_request: per_request(o.server_cpu),
             client_cpu_us_per_request: per_request(o.client_cpu),
+            audit_syncs_per_s: syncs
+                .filter(|_| secs > 0.0)
+                .map(|s| round(s.count / secs, 1)),
+            audit_sync_us: syncs.map(|s| round(s.seconds * 1e6 / s.count, 1)),
+            requests_per_audit_sync: syncs.map(|s| round(requests as f64 / s.count, 2)),
             first_error: o.first_error,
         }
     }
@@ -128,6 +140,20 @@ impl Report {
                 opt(r.server_cpu_us_per_request, 1),
                 opt(r.client_cpu_us_per_request, 1),
             );
+        }
+        for r in &self.results {
+            if let (Some(per_s), Some(us), Some(shared)) = (
+                r.audit_syncs_per_s,
+                r.audit_sync_us,
+                r.requests_per_audit_sync,
+            ) {
+                let _ = writeln!(
+                    t,
+                    "{}: audit trail {per_s:.0} syncs/s, {us:.0} us per sync, \
+                     {shared:.1} requests per sync",
+                    r.op
+                );
+            }
         }
         for r in &self.results {
             if let Some(e) = &r.first_error {
@@ -221,6 +247,37 @@ mod tests {
         let enc: Vec<&str> = lines[3].split_whitespace().collect();
         assert_eq!(enc[0], "encrypt");
         assert_eq!(enc[6], "0.60");
+    }
+
+    #[test]
+    fn audit_syncs_become_rates_and_a_line_under_the_table() {
+        let mut r = report();
+        let mut o = outcome(600, 0);
+        o.audit_syncs = Some(crate::bench::server_metrics::Syncs {
+            count: 100.0,
+            seconds: 0.0127,
+        });
+        r.results[1] = Row::new("encrypt", o);
+        let enc = &r.results[1];
+        assert_eq!(enc.audit_syncs_per_s, Some(50.0));
+        assert_eq!(enc.audit_sync_us, Some(127.0));
+        assert_eq!(enc.requests_per_audit_sync, Some(6.0));
+        let t = r.table();
+        assert!(
+            t.contains("encrypt: audit trail 50 syncs/s, 127 us per sync, 6.0 requests per sync"),
+            "{t}"
+        );
+        let v: serde_json::Value = serde_json::from_str(&r.json().unwrap()).unwrap();
+        assert_eq!(v["results"][1]["audit_sync_us"], 127.0);
+        assert!(v["results"][0]["audit_sync_us"].is_null());
+        // A window without a sync (no trail, or nothing to write) reports nothing.
+        let mut quiet = outcome(600, 0);
+        quiet.audit_syncs = Some(crate::bench::server_metrics::Syncs {
+            count: 0.0,
+            seconds: 0.0,
+        });
+        assert_eq!(Row::new("encrypt", quiet).audit_sync_us, None);
+        assert!(!report().table().contains("audit trail"));
     }
 
     #[test]

@@ -75,7 +75,7 @@ impl Session<'_> {
         let creds = Arc::new(random_credentials(&self.args.region)?);
         let log = self.dir.path().join("baseline.log");
         let mut server = ChildServer::start(baseline_command()?, &log)?;
-        let load = self.load(&server.authority, creds, Some(server.pid()));
+        let load = self.load(&server.authority, creds, Some(server.pid()), false);
         let body = encrypt_body(BASELINE_KEY_ID, &self.plaintext)?;
         let template = RequestTemplate::new(&server.authority, "Encrypt", body);
         let outcome = self.runtime.block_on(load::drive(&load, template));
@@ -98,7 +98,7 @@ impl Session<'_> {
         };
         let pid = server.as_ref().map(ChildServer::pid);
         let creds = Arc::new(creds);
-        let load = self.load(&authority, Arc::clone(&creds), pid);
+        let load = self.load(&authority, Arc::clone(&creds), pid, true);
         let fixture =
             self.runtime
                 .block_on(Fixture::create(&authority, &creds, &self.plaintext))?;
@@ -114,7 +114,13 @@ impl Session<'_> {
         Ok(rows)
     }
 
-    fn load(&self, authority: &str, creds: Arc<Credentials>, pid: Option<u32>) -> Load {
+    fn load(
+        &self,
+        authority: &str,
+        creds: Arc<Credentials>,
+        pid: Option<u32>,
+        audit_metrics: bool,
+    ) -> Load {
         Load {
             authority: authority.into(),
             creds,
@@ -122,6 +128,7 @@ impl Session<'_> {
             warmup: self.args.warmup,
             duration: self.args.duration,
             server_pid: pid,
+            audit_metrics,
         }
     }
 }
