@@ -9,6 +9,14 @@ use std::sync::Arc;
 use std::time::Duration;
 use strongroom_audit::*;
 
+/// The events of the log that pass `filter`, in log order.
+fn logged(fx: &Fixture, filter: EventFilter) -> Vec<AuditEvent> {
+    events(fx.path(), filter)
+        .unwrap()
+        .map(|e| e.unwrap().event)
+        .collect()
+}
+
 fn small_segments() -> AuditOptions {
     AuditOptions {
         max_segment_bytes: 4_000,
@@ -683,12 +691,7 @@ fn filters_select_events_and_export_is_cloudtrail_shaped() {
     record_all(&rt, &log, 0, 30);
     rt.block_on(log.close()).unwrap();
     let all: Vec<AuditEvent> = (0..30).map(event).collect();
-    let query = |f: EventFilter| -> Vec<AuditEvent> {
-        events(fx.path(), f)
-            .unwrap()
-            .map(|e| e.unwrap().event)
-            .collect()
-    };
+    let query = |f: EventFilter| logged(&fx, f);
     let expect = |pred: &dyn Fn(&AuditEvent) -> bool| -> Vec<AuditEvent> {
         all.iter().filter(|e| pred(e)).cloned().collect()
     };
@@ -1174,13 +1177,6 @@ fn record_concurrently(
     });
 }
 
-fn logged(fx: &Fixture) -> Vec<AuditEvent> {
-    events(fx.path(), EventFilter::default())
-        .unwrap()
-        .map(|e| e.unwrap().event)
-        .collect()
-}
-
 /// Concurrent requests share group commits: the writer takes whatever gathered while the last
 /// batch was being written.
 #[test]
@@ -1200,7 +1196,7 @@ fn concurrent_requests_share_group_commits() {
         stats.events
     );
     rt.block_on(log.close()).unwrap();
-    let mut got: Vec<_> = logged(&fx);
+    let mut got: Vec<_> = logged(&fx, EventFilter::default());
     got.sort_by_key(|e| e.event_id);
     assert_eq!(got, (0..n).map(event).collect::<Vec<_>>());
     verify(fx.path(), &log.public_key()).unwrap();
@@ -1223,7 +1219,10 @@ fn the_log_serves_one_runtime_after_another() {
         .unwrap();
     record_all(&current, &log, 6, 2);
     current.block_on(log.close()).unwrap();
-    assert_eq!(logged(&fx), (0..8).map(event).collect::<Vec<_>>());
+    assert_eq!(
+        logged(&fx, EventFilter::default()),
+        (0..8).map(event).collect::<Vec<_>>()
+    );
     let report = verify(fx.path(), &log.public_key()).unwrap();
     assert!(report.is_sealed());
 }
@@ -1255,7 +1254,7 @@ fn closing_under_load_keeps_exactly_the_acknowledged_events() {
         }
         acknowledged
     });
-    let mut got = logged(&fx);
+    let mut got = logged(&fx, EventFilter::default());
     got.sort_by_key(|e| e.event_id);
     let mut acknowledged = acknowledged;
     acknowledged.sort_by_key(|e| e.event_id);

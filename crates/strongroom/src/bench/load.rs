@@ -88,9 +88,10 @@ pub(crate) async fn drive(load: &Load, template: RequestTemplate) -> Outcome {
         .collect();
     let cpu = || (load.server_pid.and_then(cpu_seconds), own_cpu_seconds());
     let syncs = || async {
-        match load.audit_metrics {
-            true => server_metrics::audit_syncs(&load.authority).await,
-            false => None,
+        if load.audit_metrics {
+            server_metrics::audit_syncs(&load.authority).await
+        } else {
+            None
         }
     };
     tokio::time::sleep_until(window.measure_from.into()).await;
